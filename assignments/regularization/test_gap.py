@@ -1,0 +1,146 @@
+"""Check 3: the validation gap, and regularization shrinking it.
+
+The grader runs its own experiment on the student's build_model (rebuilt here, trained
+with a compiled loop from the same initial weights as the reference), so the verdict
+never rests on numbers the student's process computed about itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from grader.checks import as_float, expect, expect_close, fail, memo
+from grader.checks import training as T
+from grader.checks.models import dense_stack, rebuild, regularizer
+
+GAP_HINT = (
+    "use the mean squared error of the model's predictions on each set: Keras 3's "
+    "evaluate() adds the regularization penalty to the loss it reports."
+)
+
+
+def _gap_data() -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(21)
+    x_train = rng.uniform(-1, 1, size=(20, 1)).astype("float32")
+    x_val = rng.uniform(-1, 1, size=(40, 1)).astype("float32")
+    noise = rng.normal(0, 0.3, size=(60, 1)).astype("float32")
+    y_train = (np.sin(3 * x_train) + noise[:20]).astype("float32")
+    y_val = (np.sin(3 * x_val) + noise[20:]).astype("float32")
+    return x_train, y_train, x_val, y_val
+
+
+def _check_gap(submission, reference, reg, label: str, seed: int) -> None:
+    model = memo(
+        f"gap-model-{label}",
+        lambda: dense_stack([(32, "relu", reg), (1, "linear", None)], input_dim=1, seed=seed),
+    )
+    data = memo("gap-data", _gap_data)
+    call = f"validation_gap(model, ...) for {label}"
+    got = as_float(submission.validation_gap(model, *data), f"`{call}`")
+    want = as_float(reference.validation_gap(model, *data), "the reference gap")
+    expect_close(got, want, f"`{call}`", rel=1e-4, abs_tol=1e-5, hint=GAP_HINT)
+
+
+def test_validation_gap_unregularized(submission, reference):
+    _check_gap(submission, reference, None, "a model without regularizers", 31)
+
+
+def test_validation_gap_regularized(submission, reference):
+    reg = regularizer("L2", l2=0.05)
+    _check_gap(submission, reference, reg, "a model with an L2(0.05) hidden layer", 32)
+
+
+def _experiment(module, label: str) -> dict[str, T.GapOutcome]:
+    data = T.overfit_data(T.DATA_SEED)
+    outcomes = {}
+    for name, reg in (("no_reg", None), ("l2", regularizer("L2", l2=T.L2_FACTOR))):
+        call = f"build_model({'None' if reg is None else f'L2({T.L2_FACTOR})'}, hidden_units=..)"
+        model = rebuild(module.build_model(reg, hidden_units=T.HIDDEN_UNITS), call)
+        outcomes[name] = T.gap_experiment(
+            model, data, epochs=T.EPOCHS, learning_rate=T.LEARNING_RATE, seed=T.INIT_SEED
+        )
+    return outcomes
+
+
+def test_regularization_shrinks_gap(submission, reference):
+    ref = memo("gap-experiment-reference", lambda: _experiment(reference, "reference"))
+    mine = _experiment(submission, "yours")
+    plain, reg = mine["no_reg"].gap, mine["l2"].gap
+    described = f"unregularized gap {plain:.4f}, L2 gap {reg:.4f}"
+    expect(
+        reg <= T.MARGIN * plain,
+        f"training build_model(L2({T.L2_FACTOR})) to give a validation gap at most "
+        f"{T.MARGIN:g} times that of build_model(None) (the reference: "
+        f"{ref['l2'].gap:.4f} vs {ref['no_reg'].gap:.4f})",
+        described,
+        "the regularizer must act on the hidden layer's weights during training.",
+    )
+    for name, label in (("no_reg", "build_model(None)"), ("l2", "build_model(L2(..))")):
+        got, want = mine[name].gap, ref[name].gap
+        if not math.isclose(got, want, rel_tol=T.REL_TOL, abs_tol=T.ABS_TOL):
+            raise fail(
+                f"the grader's training of {label} to give a validation gap close to the "
+                f"reference's {want:.4f}",
+                f"{got:.4f}",
+                "compare your model's layers, activations and regularizer with the "
+                "assignment's description of build_model.",
+            )
+
+
+COMPARE_ARGS = {"l2": 1.0, "epochs": 40, "seed": 0}
+
+
+def _compare_data() -> tuple[np.ndarray, ...]:
+    # Few samples, many features, three of which matter: a 64-unit net overfits within
+    # the few epochs a student's model.fit can afford, and L2(1.0) clearly reins it in
+    # (reference gaps about 2.45 vs 1.40; at most 0.82 apart over other data seeds).
+    rng = np.random.default_rng(0)
+    weights = np.zeros((40, 1))
+    weights[:3, 0] = [1.0, -1.0, 0.5]
+    x_train = rng.normal(0, 1, (16, 40)).astype("float32")
+    x_val = rng.normal(0, 1, (100, 40)).astype("float32")
+    y_train = (x_train @ weights + rng.normal(0, 0.5, (16, 1))).astype("float32")
+    y_val = (x_val @ weights + rng.normal(0, 0.5, (100, 1))).astype("float32")
+    return x_train, y_train, x_val, y_val
+
+
+def _compare_call(module) -> object:
+    return module.compare(*memo("compare-data", _compare_data), **COMPARE_ARGS)
+
+
+CALL = "compare(x_train, y_train, x_val, y_val, l2=1.0, epochs=40, seed=0)"
+
+
+def _gaps(result: object) -> dict[str, float]:
+    if not isinstance(result, dict) or set(result) != {"no_reg", "l2"}:
+        found = sorted(result) if isinstance(result, dict) else type(result).__name__
+        raise fail(f'`{CALL}` to return a dict with keys "no_reg" and "l2"', f"{found}")
+    return {k: as_float(v, f'`{CALL}`["{k}"]') for k, v in result.items()}
+
+
+def test_compare_returns_gaps(submission):
+    gaps = _gaps(_compare_call(submission))
+    expect(
+        gaps["l2"] < gaps["no_reg"],
+        f'`{CALL}`["l2"] to be smaller than ["no_reg"]: regularization shrinks the gap',
+        f"no_reg {gaps['no_reg']:.4f}, l2 {gaps['l2']:.4f}",
+        "train the second model with build_model(keras.regularizers.L2(l2)).",
+    )
+
+
+def test_compare_matches_reference(submission, reference):
+    gaps = _gaps(_compare_call(submission))
+    ref = memo("compare-reference", lambda: _gaps(_compare_call(reference)))
+    for key in ("no_reg", "l2"):
+        expect_close(
+            gaps[key],
+            ref[key],
+            f'`{CALL}`["{key}"]',
+            rel=0.02,
+            abs_tol=1e-4,
+            hint="seed with keras.utils.set_random_seed(seed) right before each build_model, "
+            "train with model.fit(x_train, y_train, epochs=epochs, verbose=0), and measure "
+            "with your validation_gap.",
+        )

@@ -1,0 +1,155 @@
+"""Checks 1b and 2c: build_model's structure, compilation, and the loss it evaluates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks import expect_close, fail
+from grader.checks.models import (
+    DenseSummary,
+    dense_layers,
+    describe_factors,
+    layer_summary,
+    rebuild,
+    regularizer,
+    to_wire,
+)
+
+
+def _layers(model: object) -> list[DenseSummary]:
+    return [layer_summary(layer) for layer in dense_layers(model)]
+
+
+def _describe(summary: DenseSummary) -> str:
+    text = f"{summary.class_name}({summary.units}, activation={summary.activation!r})"
+    if summary.kernel is not None:
+        text += f" with kernel {describe_factors(summary.kernel)}"
+    return text
+
+
+def check_structure(got: object, want: object, call: str) -> None:
+    mine_model, ref_model = rebuild(got, call), rebuild(want, call)
+    mine, ref = _layers(mine_model), _layers(ref_model)
+    ref_shape = tuple(ref_model.input_shape)
+    if tuple(mine_model.input_shape) != ref_shape:
+        raise fail(
+            f"`{call}` should take inputs of shape {ref_shape}",
+            f"input shape {tuple(mine_model.input_shape)}",
+            "start the model with keras.Input((input_dim,)).",
+        )
+    if [s.class_name for s in mine] != [s.class_name for s in ref]:
+        raise fail(
+            f"`{call}` should have the layers " + ", ".join(_describe(s) for s in ref),
+            ", ".join(_describe(s) for s in mine) or "no layers",
+            "one hidden Dense layer and one Dense output layer, nothing else.",
+        )
+    for index, (m, r) in enumerate(zip(mine, ref, strict=True)):
+        role = "hidden layer" if index < len(ref) - 1 else "output layer"
+        if (m.units, m.activation) != (r.units, r.activation):
+            raise fail(
+                f"the {role} of `{call}` to be {_describe(r)}",
+                _describe(m),
+                "use hidden_units for the hidden layer, relu inside and no activation on "
+                "the output.",
+            )
+        _check_regularizers(m, r, role, call)
+
+
+def _check_regularizers(m: DenseSummary, r: DenseSummary, role: str, call: str) -> None:
+    if r.kernel is None and m.kernel is not None:
+        raise fail(
+            f"no regularizer on the {role} of `{call}`",
+            f"{describe_factors(m.kernel)} on its kernel",
+            "only the hidden layer takes the `regularizer` argument; with None there is none.",
+        )
+    if r.kernel is not None and (m.kernel is None or not m.kernel.matches(r.kernel)):
+        raise fail(
+            f"the {role} of `{call}` to have {describe_factors(r.kernel)} on its kernel",
+            describe_factors(m.kernel),
+            "pass the `regularizer` argument as kernel_regularizer of the hidden layer.",
+        )
+    for place, factors in (("bias", m.bias), ("activity", m.activity)):
+        if factors is not None:
+            raise fail(
+                f"no {place} regularizer in `{call}`",
+                f"{describe_factors(factors)} as the {place}_regularizer of the {role}",
+                "the regularizer belongs on the kernel only.",
+            )
+
+
+def test_build_model_structure(submission, reference):
+    check_structure(submission.build_model(), reference.build_model(), "build_model()")
+    call = "build_model(None, hidden_units=16, input_dim=3)"
+    got = submission.build_model(None, hidden_units=16, input_dim=3)
+    check_structure(got, reference.build_model(None, hidden_units=16, input_dim=3), call)
+
+
+def test_build_model_regularizer(submission, reference):
+    cases = [
+        ("L2(0.02)", regularizer("L2", l2=0.02), {"hidden_units": 16, "input_dim": 3}),
+        ("L1(0.01)", regularizer("L1", l1=0.01), {}),
+        ("L1L2(l1=0.001, l2=0.003)", regularizer("L1L2", l1=0.001, l2=0.003), {}),
+    ]
+    for label, reg, kwargs in cases:
+        args = "".join(f", {k}={v}" for k, v in kwargs.items())
+        call = f"build_model({label}{args})"
+        got = submission.build_model(reg, **kwargs)
+        check_structure(got, reference.build_model(reg, **kwargs), call)
+
+
+def test_build_model_compiled(submission):
+    import keras
+
+    model = rebuild(submission.build_model(), "build_model()")
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        raise fail(
+            "`build_model()` should return a compiled model",
+            "a model that was never compiled",
+            'call model.compile(optimizer="adam", loss="mse") before returning it.',
+        )
+    if not isinstance(model.optimizer, keras.optimizers.Adam):
+        raise fail(
+            "`build_model()` should compile with the Adam optimizer",
+            f"{type(model.optimizer).__name__}",
+            'use optimizer="adam".',
+        )
+    rng = np.random.default_rng(7)
+    y_true = rng.normal(size=(16, 1)).astype("float32")
+    y_pred = rng.normal(size=(16, 1)).astype("float32")
+    try:
+        loss = keras.losses.get(model.loss)
+        value = float(np.mean(keras.ops.convert_to_numpy(loss(y_true, y_pred))))
+    except Exception:
+        value = float("nan")
+    mse = float(np.mean((y_true - y_pred) ** 2))
+    if not np.isclose(value, mse, rtol=1e-5):
+        raise fail(
+            "`build_model()` should compile with the mean squared error loss",
+            f"loss {model.loss!r}",
+            'use loss="mse".',
+        )
+
+
+def test_build_model_loss_includes_penalty(submission, reference):
+    strength = 0.05
+    reg = regularizer("L2", l2=strength)
+    call = f"build_model(L2({strength}), hidden_units=8)"
+    got = submission.build_model(reg, hidden_units=8)
+    model = rebuild(got, call)
+    if not getattr(model, "compiled", False):
+        raise fail(f"`{call}` to return a compiled model", "a model that was never compiled")
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(32, 1)).astype("float32")
+    y = np.sin(3 * x).astype("float32")
+    evaluated = float(model.evaluate(x, y, verbose=0, batch_size=32))
+    predictions = np.asarray(model(x))
+    data_loss = float(np.mean((predictions - y) ** 2))
+    expected = data_loss + float(reference.penalty(to_wire(model)))
+    expect_close(
+        evaluated,
+        expected,
+        f"the loss Keras evaluates for `{call}` (MSE {data_loss:.6g} + penalty)",
+        rel=1e-4,
+        hint="Keras adds the kernel regularizer's penalty to the compiled loss: make sure "
+        "the regularizer is attached to the hidden layer's kernel and the loss is MSE.",
+    )

@@ -1,0 +1,201 @@
+# Heidi - work in progress
+"""Regularization: keeping a network from memorizing its training data.
+
+Background
+----------
+A network with many weights can fit its training set almost perfectly and still
+do badly on data it has never seen: it has *overfit*, learning the noise in the
+training examples instead of the underlying pattern.  Regularization fights
+this by adding a penalty on the size of the weights to the loss that training
+minimizes::
+
+    total loss = data loss (e.g. MSE) + regularization penalty
+
+Large weights now cost something, so the optimizer prefers simpler models that
+only use big weights where they really pay off in data loss.
+
+When to reach for it
+    * the training loss is much lower than the validation loss (overfitting);
+    * the data set is small;
+    * the network is large compared with the amount of data.
+
+The three kinds Keras offers
+    * L1, ``keras.regularizers.l1(0.01)``: penalty ``l1 * sum(|W|)``.  It pushes
+      weights all the way to zero, giving *sparse* weights (a built-in kind of
+      feature selection).
+    * L2, ``keras.regularizers.l2(0.01)``: penalty ``l2 * sum(W**2)``, also
+      called *weight decay*.  It shrinks all weights towards zero but rarely
+      makes them exactly zero.  This is the most common choice.
+    * L1_L2, ``keras.regularizers.l1_l2(l1=0.01, l2=0.01)``: both penalties
+      added together.
+
+In Keras 3 the classes are ``keras.regularizers.L1``, ``L2`` and ``L1L2``; the
+lower-case names ``l1``, ``l2`` and ``l1_l2`` are aliases for them.  You attach
+a regularizer to a layer's weight matrix (its *kernel*) when you create it::
+
+    keras.layers.Dense(64, activation="relu",
+                       kernel_regularizer=keras.regularizers.l2(0.01))
+    keras.layers.Dense(64, activation="relu",
+                       kernel_regularizer=keras.regularizers.l1(0.01))
+    keras.layers.Dense(64, activation="relu",
+                       kernel_regularizer=keras.regularizers.l1_l2(l1=0.01, l2=0.01))
+
+(``bias_regularizer`` and ``activity_regularizer`` exist too, but this
+assignment is only about ``kernel_regularizer``.)
+
+The strength (0.01 above) is a hyperparameter.  Values around 0.01 or 0.001
+are typical starting points.  Too little does nothing; too much makes the
+penalty dominate the loss, so the network cannot learn the pattern at all and
+*underfits* (both training and validation loss stay high).  Tune it by
+watching the validation loss.
+
+Keras adds the penalties for you during ``fit()``: every layer's penalty
+appears in ``model.losses`` and is added to the data loss.  In this assignment
+you will also compute the penalty yourself and write the loss a custom
+training loop would minimize.
+
+Your task
+---------
+Implement every function below, keeping the names and signatures exactly as
+given.  You may import ``keras`` (or ``tensorflow.keras``), ``tensorflow`` and
+``numpy``.  Replace each ``raise NotImplementedError`` with your code.
+"""
+
+import keras
+
+
+def l2_dense(units, l2=0.01, activation="relu"):
+    """Return a Dense layer whose kernel has an L2 regularizer.
+
+    The layer is ``keras.layers.Dense(units, activation=activation)`` with
+    ``kernel_regularizer`` set to an L2 regularizer of strength ``l2`` (use the
+    ``l2`` argument, not a hard-coded value).  The penalty it adds to the loss
+    is ``l2 * sum(kernel**2)``.  Do not regularize the bias.
+
+    Example: ``l2_dense(32, l2=0.001)`` is a 32-unit relu layer with penalty
+    ``0.001 * sum(W**2)``.
+    """
+    return keras.layers.Dense(units, activation=activation,
+                              kernel_regularizer=keras.regularizers.l2(l2))
+
+
+def l1_dense(units, l1=0.005, activation="relu"):
+    """Return a Dense layer whose kernel has an L1 regularizer.
+
+    Same as ``l2_dense`` but with an L1 regularizer of strength ``l1`` on the
+    kernel (``kernel_regularizer``, not ``bias_regularizer``).  The penalty is
+    ``l1 * sum(|kernel|)``; it tends to drive weights to exactly zero.
+    """
+    return keras.layers.Dense(units, activation=activation,
+                              kernel_regularizer=keras.regularizers.l1(l1))
+
+
+def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
+    """Return a Dense layer whose kernel has a combined L1L2 regularizer.
+
+    Same as ``l2_dense`` but the kernel regularizer is a single combined L1L2
+    regularizer with factors ``l1`` and ``l2``, so the penalty is
+    ``l1 * sum(|kernel|) + l2 * sum(kernel**2)``.
+    """
+    raise NotImplementedError
+
+
+def build_model(regularizer=None, hidden_units=64, input_dim=1):
+    """Build and compile a small regression network.
+
+    Architecture, in this order:
+
+    1. ``keras.Input((input_dim,))`` (use an Input, not ``input_shape=``);
+    2. ``Dense(hidden_units, activation="relu", kernel_regularizer=regularizer)``;
+    3. ``Dense(1)``: no activation and no regularizer.
+
+    Compile it with ``optimizer="adam"`` and ``loss="mse"`` and return it.
+    When ``regularizer`` is None the model must contain no regularizer at all
+    (so ``model.losses`` is empty).  Either the Sequential or the functional
+    API is fine.
+    """
+    raise NotImplementedError
+
+
+def penalty(model):
+    """Compute the model's regularization penalty by hand, as a Python float.
+
+    Go through every layer of the model.  For each layer whose
+    ``kernel_regularizer`` is not None, read its strength factors from
+    ``layer.kernel_regularizer.get_config()`` (a dict with key ``"l1"`` for L1,
+    ``"l2"`` for L2, and both for L1L2; a missing key means a factor of 0) and
+    add ``l1 * sum(|W|) + l2 * sum(W**2)``, where ``W`` is that layer's kernel
+    (``layer.kernel``, converted to a numpy array).  Return the total as a
+    float; a model without regularizers gives 0.0.
+
+    Do not assume a single hidden layer: the grader also uses models with
+    several regularized layers of different kinds (L1, L2 and L1L2).  Your
+    answer must match what Keras itself adds, ``float(sum(model.losses))``,
+    to within 1e-5 relative error, but compute it yourself with numpy rather
+    than reading ``model.losses``.
+    """
+    raise NotImplementedError
+
+
+def regularized_loss(model, x, y):
+    """Return the training objective: data loss plus regularization penalty.
+
+    This is the quantity a custom training loop passes to
+    ``tf.GradientTape``: ``mean((y - model(x))**2)`` plus the sum of
+    ``model.losses`` (the penalties Keras computes from the current weights;
+    add nothing if the list is empty).  Return it as a scalar TensorFlow
+    tensor.
+
+    Rules:
+    * call ``model(x)`` directly, not ``model.predict(x)``: predict returns
+      numpy arrays and breaks the gradient;
+    * the penalty must stay a tensor computed from the weights (such as
+      ``tf.add_n(model.losses)``), not a constant number, so that its
+      gradient reaches the weights too;
+    * ``y`` may be a numpy array of shape ``(n,)`` or ``(n, 1)`` and of any
+      float dtype: cast it to float32 and reshape it to the shape of the
+      model output before subtracting (otherwise broadcasting gives an
+      ``(n, n)`` matrix and a wrong value).
+
+    For a compiled model the value equals ``model.evaluate(x, y)``.
+    """
+    raise NotImplementedError
+
+
+def validation_gap(model, x_train, y_train, x_val, y_val):
+    """Return validation MSE minus training MSE, as a Python float.
+
+    Both MSEs are the data loss only, ``mean((y - prediction)**2)`` of the
+    model's predictions, with no regularization penalty, whatever loss the
+    model was compiled with (the grader also passes models compiled with
+    other losses).  Do not use ``model.evaluate()``: it reports the compiled
+    loss, and in Keras 3 that loss *includes* the penalty.  Compute the
+    predictions (``model(x)`` or ``model.predict(x, verbose=0)``) and the MSE
+    yourself, taking care that ``y`` has the same shape as the predictions.
+
+    A large positive gap means the model does much better on the data it was
+    trained on than on new data: it is overfitting.
+    """
+    raise NotImplementedError
+
+
+def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
+    """Train the same network with and without L2 regularization and compare.
+
+    For each regularizer in ``[None, keras.regularizers.L2(l2)]``, in that
+    order, do exactly::
+
+        keras.utils.set_random_seed(seed)
+        model = build_model(regularizer, input_dim=x_train.shape[1])
+        model.fit(x_train, y_train, epochs=epochs, verbose=0)
+        gap = validation_gap(model, x_train, y_train, x_val, y_val)
+
+    (default ``hidden_units``, ``input_dim`` taken from ``x_train.shape[1]``,
+    Keras's default batch size of 32 with shuffling; pass no other arguments
+    to ``fit``), so that your numbers reproduce the reference solution's.
+
+    Return ``{"no_reg": gap_without, "l2": gap_with_l2}`` with both values as
+    Python floats.  On small, noisy data sets the L2 model usually shows the
+    smaller gap.
+    """
+    raise NotImplementedError

@@ -1,0 +1,171 @@
+"""Assignments: ``assignments/NAME/assignment.toml`` plus check files and a reference.
+
+The toml file is the single source of points, visibility and limits::
+
+    [assignment]
+    title = "Regularization"
+    module = "regularization"              # what students hand in: regularization.py
+    functions = ["l2_dense", "penalty"]    # graded functions, in feedback order
+
+    [limits]
+    call_timeout = 60                      # seconds per call into student code
+    import_timeout = 120
+    submission_timeout = 900
+
+    [checks.test_l2_dense_defaults]        # one table per pytest test function
+    function = "l2_dense"
+    points = 1
+    visibility = "visible"                 # or "hidden"
+    description = "l2_dense(64) returns ..."
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AssignmentError, UsageError
+from grader.paths import project_root
+from grader.sandbox.client import Limits
+
+__all__ = ["VISIBILITIES", "Assignment", "CheckSpec", "available_assignments", "load_assignment"]
+
+VISIBILITIES = ("visible", "hidden")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    function: str
+    points: float
+    visibility: str = "visible"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    module: str
+    functions: tuple[str, ...]
+    checks: tuple[CheckSpec, ...]
+    limits: Limits
+    directory: Path
+    reference: Path
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def stub(self) -> Path:
+        return self.directory / f"{self.module}.py"
+
+    def check_files(self) -> list[Path]:
+        return sorted(self.directory.glob("test_*.py"))
+
+    def spec(self, name: str) -> CheckSpec | None:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        return None
+
+
+def available_assignments(root: Path | None = None) -> list[str]:
+    base = (root or project_root()) / "assignments"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "assignment.toml").is_file())
+
+
+def load_assignment(name: str, root: Path | None = None) -> Assignment:
+    """Read and validate ``assignments/NAME/assignment.toml``."""
+    root = root or project_root()
+    directory = root / "assignments" / name
+    toml_path = directory / "assignment.toml"
+    if not toml_path.is_file():
+        known = ", ".join(available_assignments(root)) or "none"
+        raise UsageError(f"No assignment named {name!r} (known assignments: {known}).")
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AssignmentError(f"{toml_path} is not valid TOML: {exc}") from exc
+
+    meta = _table(data, "assignment", toml_path)
+    module = _string(meta, "module", toml_path)
+    functions = meta.get("functions")
+    if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+        raise AssignmentError(f"{toml_path}: [assignment] functions must be a list of names.")
+    limits_table = data.get("limits", {})
+    if not isinstance(limits_table, dict):
+        raise AssignmentError(f"{toml_path}: [limits] must be a table.")
+    defaults = Limits()
+    try:
+        limits = Limits(
+            call_timeout=float(limits_table.get("call_timeout", defaults.call_timeout)),
+            import_timeout=float(limits_table.get("import_timeout", defaults.import_timeout)),
+            submission_timeout=float(
+                limits_table.get("submission_timeout", defaults.submission_timeout)
+            ),
+            output_bytes=int(limits_table.get("output_bytes", defaults.output_bytes)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise AssignmentError(f"{toml_path}: [limits] values must be numbers ({exc}).") from exc
+
+    checks = []
+    for check_name, table in _table(data, "checks", toml_path).items():
+        if not isinstance(table, dict):
+            raise AssignmentError(f"{toml_path}: [checks.{check_name}] must be a table.")
+        function = _string(table, "function", toml_path, f"checks.{check_name}")
+        if function not in functions:
+            raise AssignmentError(
+                f"{toml_path}: check {check_name} grades {function!r}, "
+                f"which is not in [assignment] functions."
+            )
+        points = table.get("points")
+        if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
+            raise AssignmentError(f"{toml_path}: check {check_name} needs points > 0.")
+        visibility = table.get("visibility", "visible")
+        if visibility not in VISIBILITIES:
+            raise AssignmentError(
+                f"{toml_path}: check {check_name} has visibility {visibility!r}; "
+                f"use one of {', '.join(VISIBILITIES)}."
+            )
+        checks.append(
+            CheckSpec(
+                name=check_name,
+                function=function,
+                points=float(points),
+                visibility=visibility,
+                description=str(table.get("description", "")),
+            )
+        )
+    if not checks:
+        raise AssignmentError(f"{toml_path}: no [checks.*] tables.")
+    reference = root / "reference" / f"{name}.py"
+    return Assignment(
+        name=name,
+        title=str(meta.get("title", name)),
+        module=module,
+        functions=tuple(functions),
+        checks=tuple(checks),
+        limits=limits,
+        directory=directory,
+        reference=reference,
+    )
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    table = data.get(key)
+    if not isinstance(table, dict):
+        raise AssignmentError(f"{path}: missing [{key}] table.")
+    return table
+
+
+def _string(table: dict[str, Any], key: str, path: Path, where: str = "assignment") -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise AssignmentError(f"{path}: [{where}] needs a {key!r} string.")
+    return value

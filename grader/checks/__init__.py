@@ -1,0 +1,82 @@
+"""The check library: helpers that assignment check files build on.
+
+A check is a plain pytest test taking the ``submission`` and ``reference`` fixtures.
+It raises ``CheckFailed`` (via ``fail`` or the ``expect_*`` helpers) with a message for
+the student: what was expected, what was found, and a hint. Never put solution code in
+a message.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from grader.errors import CheckFailed
+from grader.sandbox.wire import TensorValue
+
+__all__ = ["CheckFailed", "as_float", "expect", "expect_close", "fail", "memo", "message"]
+
+
+def message(expected: str, found: str, hint: str = "") -> str:
+    """The standard three-part message."""
+    text = f"Expected: {expected}\nFound: {found}"
+    if hint:
+        text += f"\nHint: {hint}"
+    return text
+
+
+def fail(expected: str, found: str, hint: str = "") -> CheckFailed:
+    """A ``CheckFailed`` to raise: ``raise fail(...)``."""
+    return CheckFailed(message(expected, found, hint))
+
+
+def expect(condition: bool, expected: str, found: str, hint: str = "") -> None:
+    if not condition:
+        raise fail(expected, found, hint)
+
+
+def as_float(value: Any, what: str) -> float:
+    """A returned number as a Python float; a 0-d tensor or array counts as a number."""
+    if isinstance(value, TensorValue):
+        value = value.array
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise fail(
+                f"{what} to be a single number",
+                f"an array of shape {tuple(value.shape)}",
+                "reduce it to one number, e.g. with a mean or a sum",
+            )
+        value = value.reshape(()).item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"{what} to be a number", f"a value of type {type(value).__name__}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise fail(f"{what} to be a finite number", repr(result))
+    return result
+
+
+def expect_close(
+    got: float,
+    want: float,
+    what: str,
+    *,
+    rel: float = 1e-4,
+    abs_tol: float = 1e-6,
+    hint: str = "",
+) -> None:
+    """``got`` must equal ``want`` within a tolerance: numbers are compared, never bits."""
+    if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_tol):
+        raise fail(f"{what} = {want:.6g}", f"{got:.6g}", hint)
+
+
+_MEMO: dict[str, Any] = {}
+
+
+def memo(key: str, compute: Any) -> Any:
+    """``compute()`` once per grading process: for the reference's side of an experiment,
+    which is the same for every student."""
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+    return _MEMO[key]

@@ -1,0 +1,273 @@
+"""Keras-aware helpers: read layers, regularizers and models that crossed the wire.
+
+Regularizers are compared by their effective factors, so ``L2(0.05)``, ``l2(0.05)``,
+``"l2"`` with the default and ``L1L2(l1=0, l2=0.05)`` are all the same L2 penalty.
+Models are rebuilt here from config and weights only after the config is checked to
+name nothing outside Keras, and with Keras's safe mode (no Lambda code).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.checks import fail
+from grader.errors import StudentError
+from grader.sandbox.wire import KerasObject
+
+__all__ = [
+    "DenseSummary",
+    "Factors",
+    "check_config",
+    "dense_layers",
+    "dense_stack",
+    "dense_summary",
+    "describe_factors",
+    "layer_summary",
+    "rebuild",
+    "regularizer",
+    "regularizer_factors",
+    "to_wire",
+]
+
+_REGULARIZER_DEFAULTS = {
+    "L1": {"l1": 0.01},
+    "L2": {"l2": 0.01},
+    "L1L2": {"l1": 0.0, "l2": 0.0},
+    "l1": {"l1": 0.01},
+    "l2": {"l2": 0.01},
+    "l1l2": {"l1": 0.0, "l2": 0.0},
+    "l1_l2": {"l1": 0.01, "l2": 0.01},
+}
+_FORBIDDEN_CLASSES = frozenset(["Lambda", "TFSMLayer", "function", "__lambda__"])
+_MAX_UNITS = 100_000
+
+
+@dataclass(frozen=True)
+class Factors:
+    """The effective strength of a regularizer: penalty = l1*sum|W| + l2*sum(W^2)."""
+
+    l1: float
+    l2: float
+    unknown: str = ""  # the class name of a regularizer the grader cannot read
+
+    def matches(self, other: Factors) -> bool:
+        return not self.unknown and not other.unknown and _close(self, other)
+
+
+def _close(a: Factors, b: Factors) -> bool:
+    return math.isclose(a.l1, b.l1, rel_tol=1e-6, abs_tol=1e-12) and math.isclose(
+        a.l2, b.l2, rel_tol=1e-6, abs_tol=1e-12
+    )
+
+
+NONE = Factors(0.0, 0.0)
+
+
+def regularizer_factors(config: Any) -> Factors | None:
+    """Factors of a serialized regularizer; None when there is no regularizer."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        name, params = config, {}
+    elif isinstance(config, dict):
+        name = str(config.get("class_name", ""))
+        inner = config.get("config")
+        params = inner if isinstance(inner, dict) else {}
+    else:
+        return Factors(0.0, 0.0, unknown=type(config).__name__)
+    defaults = _REGULARIZER_DEFAULTS.get(name)
+    if defaults is None:
+        return Factors(0.0, 0.0, unknown=name or "unknown")
+    values = {**defaults, **params}
+    try:
+        return Factors(float(values.get("l1", 0.0)), float(values.get("l2", 0.0)))
+    except (TypeError, ValueError):
+        return Factors(0.0, 0.0, unknown=name)
+
+
+def describe_factors(factors: Factors | None) -> str:
+    if factors is None:
+        return "no regularizer"
+    if factors.unknown:
+        return f"a {factors.unknown} regularizer the grader does not recognise"
+    if factors.l1 and factors.l2:
+        return f"L1L2(l1={factors.l1:.6g}, l2={factors.l2:.6g})"
+    if factors.l1:
+        return f"L1({factors.l1:.6g})"
+    if factors.l2:
+        return f"L2({factors.l2:.6g})"
+    return "a regularizer with strength 0"
+
+
+@dataclass(frozen=True)
+class DenseSummary:
+    """What a Dense layer carries, in terms a student recognises."""
+
+    class_name: str
+    units: Any
+    activation: str
+    kernel: Factors | None
+    bias: Factors | None
+    activity: Factors | None
+
+
+def dense_summary(layer: Any, what: str) -> DenseSummary:
+    """Read a layer returned over the wire; fail clearly if it is not a Dense layer."""
+    if not isinstance(layer, KerasObject) or layer.kind != "layer":
+        found = layer.kind if isinstance(layer, KerasObject) else type(layer).__name__
+        raise fail(f"{what} to return a keras.layers.Dense layer", f"a {found}")
+    if layer.class_name != "Dense":
+        raise fail(
+            f"{what} to return a keras.layers.Dense layer",
+            f"a {layer.class_name} layer",
+        )
+    return _summary_from_config(layer.inner_config)
+
+
+def _summary_from_config(config: dict[str, Any]) -> DenseSummary:
+    activation = config.get("activation", "linear")
+    if isinstance(activation, dict):
+        activation = activation.get("config", activation.get("class_name", "?"))
+    return DenseSummary(
+        class_name="Dense",
+        units=config.get("units"),
+        activation=str(activation),
+        kernel=regularizer_factors(config.get("kernel_regularizer")),
+        bias=regularizer_factors(config.get("bias_regularizer")),
+        activity=regularizer_factors(config.get("activity_regularizer")),
+    )
+
+
+def check_config(value: Any, path: str = "") -> None:
+    """Refuse configs that name code outside Keras before Keras sees them."""
+    if isinstance(value, dict):
+        module = value.get("module")
+        if isinstance(module, str) and module.split(".")[0] != "keras":
+            raise StudentError(
+                f"The returned model uses {module}.{value.get('class_name')}, which is not "
+                "part of Keras; the grader only rebuilds models made of Keras layers.",
+                kind="bad_return",
+            )
+        if value.get("class_name") in _FORBIDDEN_CLASSES:
+            raise StudentError(
+                f"The returned model contains a {value.get('class_name')} layer, whose code "
+                "the grader will not run; build the model from standard Keras layers.",
+                kind="bad_return",
+            )
+        if value.get("registered_name") not in (None, value.get("class_name")):
+            raise StudentError(
+                "The returned model uses a custom registered object "
+                f"({value.get('registered_name')}); use standard Keras layers.",
+                kind="bad_return",
+            )
+        units = value.get("units")
+        if isinstance(units, int) and units > _MAX_UNITS:
+            raise StudentError(
+                f"The returned model has a layer with {units} units, more than the grader "
+                "rebuilds.",
+                kind="bad_return",
+            )
+        for key, item in value.items():
+            check_config(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            check_config(item, path)
+
+
+def rebuild(obj: KerasObject, what: str) -> Any:
+    """A live Keras model (compiled if it was) from a model that crossed the wire."""
+    import keras
+
+    if not isinstance(obj, KerasObject) or obj.kind != "model":
+        found = obj.kind if isinstance(obj, KerasObject) else type(obj).__name__
+        raise fail(f"{what} to return a keras Model", f"a {found}")
+    check_config(obj.config)
+    try:
+        model = keras.saving.deserialize_keras_object(copy.deepcopy(obj.config), safe_mode=True)
+        if obj.weights:
+            model.set_weights([np.array(w) for w in obj.weights])
+    except Exception as exc:
+        raise StudentError(
+            f"The model returned by {what} could not be rebuilt from its config: "
+            f"{type(exc).__name__}: {str(exc)[:300]}",
+            kind="bad_return",
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise fail(f"{what} to return a keras Model", f"a {type(model).__name__}")
+    return model
+
+
+def dense_layers(model: Any) -> list[Any]:
+    """The model's layers other than its Input, in order."""
+    import keras
+
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def layer_summary(layer: Any) -> DenseSummary:
+    """The same summary for a live layer of a rebuilt model."""
+    import keras
+
+    config = keras.saving.serialize_keras_object(layer)["config"]
+    summary = _summary_from_config(config)
+    return DenseSummary(
+        class_name=type(layer).__name__,
+        units=summary.units,
+        activation=summary.activation,
+        kernel=summary.kernel,
+        bias=summary.bias,
+        activity=summary.activity,
+    )
+
+
+def to_wire(model: Any) -> KerasObject:
+    """A trusted live model as plain data, to send to the worker or to the reference."""
+    from grader.sandbox.convert import Converter
+
+    result = Converter().to_plain(model)
+    if not isinstance(result, KerasObject):
+        raise TypeError(f"expected a Keras model, got {type(model).__name__}")
+    return result
+
+
+def regularizer(class_name: str, **factors: float) -> KerasObject:
+    """A regularizer argument for a student function, e.g. ``regularizer("L2", l2=0.01)``."""
+    config = {
+        "module": "keras.regularizers",
+        "class_name": class_name,
+        "config": {k: float(v) for k, v in factors.items()},
+        "registered_name": None,
+    }
+    return KerasObject("regularizer", config)
+
+
+def dense_stack(
+    layers: list[tuple[int, str, KerasObject | None]],
+    *,
+    input_dim: int,
+    seed: int,
+    scale: float = 0.5,
+) -> KerasObject:
+    """A compiled Sequential model of Dense layers ``(units, activation, regularizer)``
+    with non-trivial random weights, built here and sent as plain data. Sequential, like
+    the course's models: ``model.layers`` holds only the Dense layers."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((input_dim,))])
+    for units, activation, reg in layers:
+        kernel_regularizer = None if reg is None else keras.regularizers.get(dict(reg.config))
+        model.add(
+            keras.layers.Dense(units, activation=activation, kernel_regularizer=kernel_regularizer)
+        )
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [rng.normal(0.0, scale, size=w.shape).astype("float32") for w in model.get_weights()]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return to_wire(model)

@@ -1,0 +1,550 @@
+"""HTML reports: a feedback page per student and a summary page for the class.
+
+Every number the pages show is worked out here and handed to the templates as
+ready-to-print text, so the templates only lay things out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from grader.reports._atomic import atomic_write_text
+from grader.results import CheckResult, RunResult, StudentResult
+
+__all__ = [
+    "feedback_filename",
+    "format_points",
+    "render_feedback",
+    "render_summary",
+    "write_html_reports",
+]
+
+HISTOGRAM_BINS = 10
+_MISSING = "—"
+
+# File names keep only characters that are safe in every file system and in a URL.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_MAX_STEM = 80
+# Names Windows refuses as files whatever the extension.
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"]
+    + [f"com{i}" for i in range(1, 10)]
+    + [f"lpt{i}" for i in range(1, 10)]
+)
+
+
+@dataclass(frozen=True)
+class _Status:
+    css: str  # class-name suffix; always one of a fixed set
+    symbol: str
+    label: str
+
+
+_CHECK_STATUS = {
+    "passed": _Status("passed", "✓", "passed"),
+    "failed": _Status("failed", "✗", "failed"),
+    "error": _Status("error", "⚠", "error"),
+    "timeout": _Status("timeout", "⏱", "timeout"),
+}
+_STUDENT_STATUS = {
+    "graded": _Status("passed", "✓", "graded"),
+    "import_error": _Status("failed", "✗", "import error"),
+    "invalid": _Status("failed", "✗", "invalid submission"),
+    "error": _Status("error", "⚠", "grader error"),
+}
+_PROBLEM_TEXT = {
+    "import_error": (
+        "Your code could not be imported",
+        (
+            "Python stopped while loading your file, so every check below failed. "
+            "Fix this error first."
+        ),
+    ),
+    "invalid": (
+        "Your submission could not be read",
+        "The grader could not read your submission, so no checks ran.",
+    ),
+    "error": (
+        "The grader ran into a problem",
+        (
+            "Some checks could not be run because of a problem in the grader, not in your "
+            "code. Those checks do not count against you."
+        ),
+    ),
+}
+
+
+def _status(table: dict[str, _Status], status: str) -> _Status:
+    return table.get(status, _Status("unknown", "?", status))
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def format_points(value: float) -> str:
+    """``2.0`` -> ``"2"``, ``1.5`` -> ``"1.5"``, ``1/3`` -> ``"0.33"``."""
+    rounded = round(float(value), 2)
+    if rounded.is_integer():
+        return str(int(rounded))  # int() also turns -0.0 into 0
+    return f"{rounded:.2f}".rstrip("0").rstrip(".")
+
+
+def _format_percent(fraction: float) -> str:
+    text = f"{fraction * 100:.1f}".removesuffix(".0")
+    return f"{text}%"
+
+
+def _format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _format_timestamp(text: str) -> str:
+    # "2024-05-01T12:00:00+00:00" -> "2024-05-01 12:00 UTC"; anything unparsable is shown as is.
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    shown = moment.strftime("%Y-%m-%d %H:%M")
+    offset = moment.utcoffset()
+    if offset is None:
+        return shown
+    return f"{shown} UTC" if not offset else f"{shown} {moment.strftime('%z')}"
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _error_headline(error: str | None, limit: int = 200) -> str:
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    # A traceback's first line says nothing; its last line names the exception.
+    headline = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+    return headline if len(headline) <= limit else headline[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------- file names
+
+
+def feedback_filename(student: str) -> str:
+    """A safe, stable ``.html`` file name for ``student``'s feedback page.
+
+    Names made only of ``[a-z0-9._-]`` are kept as they are. Anything else (other
+    characters, capitals, a leading dot, an empty, over-long or Windows-reserved
+    name) gets a hash of the original name appended, so two different students
+    never share a file, even on case-insensitive file systems.
+    """
+    stem = _UNSAFE.sub("_", student).lstrip(".")
+    changed = (
+        stem != student
+        or not stem
+        or len(stem) > _MAX_STEM
+        # Capitals are hashed so "Ann" and "ann" differ on macOS and Windows too.
+        or stem != stem.lower()
+        or stem.split(".")[0].lower() in _RESERVED
+    )
+    if not changed:
+        return f"{stem}.html"
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{stem[:_MAX_STEM] or 'student'}-{digest}.html"
+
+
+# ---------------------------------------------------------------- Jinja
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _render(templates_dir: Path, name: str, run: RunResult, **context: object) -> str:
+    template = _environment(Path(templates_dir).resolve()).get_template(name)
+    return template.render(run=run, generated=_format_timestamp(run.generated_at), **context)
+
+
+# ---------------------------------------------------------------- feedback page
+
+
+@dataclass(frozen=True)
+class _CheckView:
+    name: str
+    description: str
+    message: str
+    points: str
+    max_points: str
+    status: _Status
+    grader_error: bool
+
+
+@dataclass(frozen=True)
+class _SectionView:
+    anchor: str
+    function: str
+    points: str
+    max_points: str
+    checks: tuple[_CheckView, ...]
+    hidden: int
+
+
+@dataclass(frozen=True)
+class _Problem:
+    heading: str
+    explanation: str
+    text: str
+
+
+def _functions_in_order(run: RunResult, student: StudentResult) -> list[str]:
+    # Checks for a function missing from run.functions still get a section, at the end.
+    names = list(run.functions)
+    for check in student.checks:
+        if check.function not in names:
+            names.append(check.function)
+    return names
+
+
+def _check_view(check: CheckResult) -> _CheckView:
+    return _CheckView(
+        name=check.name,
+        description=check.description,
+        message=check.message,
+        points=format_points(check.points),
+        max_points=format_points(check.max_points),
+        status=_status(_CHECK_STATUS, check.status),
+        grader_error=check.status == "error",
+    )
+
+
+def _sections(run: RunResult, student: StudentResult) -> list[_SectionView]:
+    sections = []
+    for index, function in enumerate(_functions_in_order(run, student), start=1):
+        checks = [c for c in student.checks if c.function == function]
+        # Subtotals include hidden checks so they add up to the score at the top.
+        counted = [c for c in checks if c.counted]
+        sections.append(
+            _SectionView(
+                anchor=f"fn-{index}",
+                function=function,
+                points=format_points(sum(c.points for c in counted)),
+                max_points=format_points(sum(c.max_points for c in counted)),
+                checks=tuple(_check_view(c) for c in checks if c.visibility != "hidden"),
+                hidden=sum(1 for c in checks if c.visibility == "hidden"),
+            )
+        )
+    return sections
+
+
+def _problem(student: StudentResult) -> _Problem | None:
+    if student.status not in _PROBLEM_TEXT:
+        return None
+    heading, explanation = _PROBLEM_TEXT[student.status]
+    return _Problem(heading, explanation, (student.error or "").rstrip())
+
+
+def render_feedback(run: RunResult, student: StudentResult, templates_dir: Path) -> str:
+    """The feedback page for one student; hidden checks are left out entirely."""
+    hidden = sum(1 for c in student.checks if c.visibility == "hidden")
+    hidden_note = ""
+    if hidden:
+        verb, pronoun = ("is", "its") if hidden == 1 else ("are", "their")
+        hidden_note = (
+            f"{_plural(hidden, 'hidden check', 'hidden checks')} {verb} not shown; "
+            f"{pronoun} points are included in your score."
+        )
+    # Trailing newlines would only add an empty last line inside the <pre>.
+    output = student.output.rstrip("\n") if student.output.strip() else ""
+    percent = _format_percent(student.score / student.max_score) if student.max_score > 0 else ""
+    return _render(
+        templates_dir,
+        "feedback.html",
+        run=run,
+        student=student,
+        page_title=f"{student.student} — {run.title}",
+        score_text=f"{format_points(student.score)} / {format_points(student.max_score)}",
+        score_percent=percent,
+        status=_status(_STUDENT_STATUS, student.status),
+        problem=_problem(student),
+        sections=_sections(run, student),
+        hidden_note=hidden_note,
+        output=output,
+        output_lines=_plural(len(output.splitlines()), "line", "lines"),
+    )
+
+
+# ---------------------------------------------------------------- summary page
+
+
+@dataclass(frozen=True)
+class _Bar:
+    count: int
+    range_text: str
+    title: str
+    x: float
+    y: float
+    width: float
+    height: float
+    center: float
+    count_y: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class _Histogram:
+    bars: tuple[_Bar, ...]
+    width: int
+    height: int
+    baseline: float
+    left: float
+    right: float
+    center: float
+    caption_y: float
+    description: str
+
+
+@dataclass(frozen=True)
+class _PassRate:
+    name: str
+    function: str
+    hidden: bool
+    passed: int
+    counted: int
+    not_counted: int
+    rate: float | None
+    rate_text: str
+    bar_width: str  # CSS width of the little pass-rate bar
+
+
+@dataclass(frozen=True)
+class _FunctionCell:
+    text: str
+    value: float
+
+
+@dataclass(frozen=True)
+class _StudentRow:
+    name: str
+    href: str
+    score: str
+    score_value: float
+    max_score: str
+    max_score_value: float
+    status: _Status
+    status_key: str
+    functions: tuple[_FunctionCell, ...]
+    error_headline: str
+
+
+def _histogram_counts(scores: list[float], max_score: float, bins: int) -> list[int]:
+    counts = [0] * bins
+    for score in scores:
+        # The epsilon keeps 0.3 of 1.0 in the 0.3 bin despite float rounding.
+        index = math.floor(score / max_score * bins + 1e-9) if max_score > 0 else 0
+        counts[min(max(index, 0), bins - 1)] += 1  # the top bin includes max_score
+    return counts
+
+
+def _histogram(scores: list[float], max_score: float, bins: int = HISTOGRAM_BINS) -> _Histogram:
+    counts = _histogram_counts(scores, max_score, bins)
+    width, height = 600, 260
+    left, right, top, bottom = 8.0, 8.0, 26.0, 46.0
+    plot_height = height - top - bottom
+    slot = (width - left - right) / bins
+    gap = 4.0
+    tallest = max(max(counts), 1)
+    step = max_score / bins if max_score > 0 else 0.0
+    bars = []
+    for index, count in enumerate(counts):
+        low, high = index * step, (index + 1) * step
+        range_text = f"{format_points(low)}–{format_points(high)}"
+        upper = "≤" if index == bins - 1 else "<"
+        bar_height = round(plot_height * count / tallest, 1)
+        x = round(left + index * slot + gap / 2, 1)
+        bars.append(
+            _Bar(
+                count=count,
+                range_text=range_text,
+                title=(
+                    f"{_plural(count, 'student', 'students')} scored "
+                    f"{format_points(low)} ≤ score {upper} {format_points(high)}"
+                ),
+                x=x,
+                y=round(top + plot_height - bar_height, 1),
+                width=round(slot - gap, 1),
+                height=bar_height,
+                center=round(x + (slot - gap) / 2, 1),
+                count_y=round(top + plot_height - bar_height - 6, 1),
+                label_y=round(top + plot_height + 18, 1),
+            )
+        )
+    description = "Number of students per score range (out of {}): {}.".format(
+        format_points(max_score), "; ".join(f"{b.range_text}: {b.count}" for b in bars)
+    )
+    return _Histogram(
+        bars=tuple(bars),
+        width=width,
+        height=height,
+        baseline=top + plot_height,
+        left=left,
+        right=width - right,
+        center=width / 2,
+        caption_y=height - 8,
+        description=description,
+    )
+
+
+def _pass_rates(run: RunResult) -> list[_PassRate]:
+    function_rank = {name: i for i, name in enumerate(run.functions)}
+    first_seen: dict[tuple[str, str], int] = {}
+    passed: dict[tuple[str, str], int] = {}
+    counted: dict[tuple[str, str], int] = {}
+    not_counted: dict[tuple[str, str], int] = {}
+    hidden: dict[tuple[str, str], bool] = {}
+    for student in run.students:
+        for check in student.checks:
+            key = (check.function, check.name)
+            first_seen.setdefault(key, len(first_seen))
+            hidden[key] = hidden.get(key, False) or check.visibility == "hidden"
+            # Grader errors are left out of the rate, just as they are left out of scores.
+            if check.counted:
+                counted[key] = counted.get(key, 0) + 1
+                passed[key] = passed.get(key, 0) + (check.status == "passed")
+            else:
+                not_counted[key] = not_counted.get(key, 0) + 1
+    rows = []
+    for key in first_seen:
+        n = counted.get(key, 0)
+        rate = passed.get(key, 0) / n if n else None
+        rows.append(
+            _PassRate(
+                name=key[1],
+                function=key[0],
+                hidden=hidden[key],
+                passed=passed.get(key, 0),
+                counted=n,
+                not_counted=not_counted.get(key, 0),
+                rate=rate,
+                rate_text=_MISSING if rate is None else _format_percent(rate),
+                bar_width=f"{(rate or 0.0) * 100:.1f}%",
+            )
+        )
+
+    def order(row: _PassRate) -> tuple[bool, float, int, int, int]:
+        key = (row.function, row.name)
+        return (
+            row.rate is None,  # checks nobody could be graded on go last
+            row.rate if row.rate is not None else 0.0,
+            -(row.counted - row.passed),  # equal rates: more failures first
+            function_rank.get(row.function, len(function_rank)),
+            first_seen[key],
+        )
+
+    return sorted(rows, key=order)
+
+
+def _function_maxima(run: RunResult) -> list[str]:
+    # The nominal maximum: the largest per-function total any student was checked against.
+    maxima = dict.fromkeys(run.functions, 0.0)
+    for student in run.students:
+        totals: dict[str, float] = {}
+        for check in student.checks:
+            totals[check.function] = totals.get(check.function, 0.0) + check.max_points
+        for name in run.functions:
+            maxima[name] = max(maxima[name], totals.get(name, 0.0))
+    return [format_points(maxima[name]) for name in run.functions]
+
+
+def _student_rows(run: RunResult) -> list[_StudentRow]:
+    functions = list(run.functions)
+    rows = []
+    # Case-blind, so "bob" sits next to "Bob" rather than after every capital.
+    for student in sorted(run.students, key=lambda s: (s.student.casefold(), s.student)):
+        by_function = student.points_by_function(functions)
+        rows.append(
+            _StudentRow(
+                name=student.student,
+                href=f"feedback/{feedback_filename(student.student)}",
+                score=format_points(student.score),
+                score_value=student.score,
+                max_score=format_points(student.max_score),
+                max_score_value=student.max_score,
+                status=_status(_STUDENT_STATUS, student.status),
+                status_key=student.status,
+                functions=tuple(
+                    _FunctionCell(format_points(by_function[f]), by_function[f]) for f in functions
+                ),
+                error_headline=_error_headline(student.error),
+            )
+        )
+    return rows
+
+
+def render_summary(run: RunResult, templates_dir: Path) -> str:
+    """The class summary page: run facts, score statistics, pass rates and all students."""
+    scores = [s.score for s in run.students]
+    rows = _student_rows(run)
+    mean = format_points(statistics.fmean(scores)) if scores else _MISSING
+    median = format_points(statistics.median(scores)) if scores else _MISSING
+    return _render(
+        templates_dir,
+        "summary.html",
+        run=run,
+        page_title=f"{run.title} — class summary",
+        max_score=format_points(run.max_score),
+        duration=_format_duration(run.duration),
+        student_count=len(run.students),
+        mean=mean,
+        median=median,
+        histogram=_histogram(scores, run.max_score),
+        pass_rates=_pass_rates(run),
+        function_maxima=_function_maxima(run),
+        problems=[r for r in rows if r.status_key != "graded"],
+        students=rows,
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_html_reports(run: RunResult, out_dir: Path, templates_dir: Path) -> None:
+    """Write ``out_dir/feedback/<name>.html`` for every student and ``out_dir/summary.html``."""
+    out_dir = Path(out_dir)
+    # Check for clashes before writing anything, so one student's page can never
+    # overwrite another's (case-folded, for case-insensitive file systems).
+    owners: dict[str, str] = {}
+    for student in run.students:
+        key = feedback_filename(student.student).casefold()
+        if key in owners:
+            raise ValueError(
+                f"students {owners[key]!r} and {student.student!r} map to the same "
+                "feedback file; student names must be unique"
+            )
+        owners[key] = student.student
+    feedback_dir = out_dir / "feedback"
+    for student in run.students:
+        atomic_write_text(
+            feedback_dir / feedback_filename(student.student),
+            render_feedback(run, student, templates_dir),
+        )
+    atomic_write_text(out_dir / "summary.html", render_summary(run, templates_dir))

@@ -1,0 +1,27 @@
+"""``results.json`` for the whole run and one JSON file per student."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grader.reports._atomic import atomic_write_text
+from grader.results import RunResult, StudentResult
+
+__all__ = ["write_results_json", "write_student_json"]
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    # ensure_ascii=False keeps names and messages readable; the file is UTF-8.
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write_results_json(run: RunResult, path: Path) -> None:
+    """Write ``run.to_dict()`` to ``path`` (see ``grader/schemas/results.schema.json``)."""
+    atomic_write_text(path, _dumps(run.to_dict()))
+
+
+def write_student_json(student: StudentResult, path: Path) -> None:
+    """Write one student's ``to_dict()`` to ``path``."""
+    atomic_write_text(path, _dumps(student.to_dict()))

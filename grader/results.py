@@ -1,0 +1,135 @@
+"""Value objects for grading outcomes, and their plain-data form.
+
+Everything here is plain data decided in the trusted process. ``to_dict`` gives the
+shape written to ``results.json``; ``from_dict`` reads it back (resume, exporters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "CHECK_STATUSES",
+    "STUDENT_STATUSES",
+    "CheckResult",
+    "CheckStatus",
+    "RunResult",
+    "StudentResult",
+    "StudentStatus",
+]
+
+CheckStatus = Literal["passed", "failed", "error", "timeout"]
+CHECK_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout")
+
+# graded: every check ran. import_error: the module could not be imported, every
+# check failed. invalid: the submission could not be read at all. error: the grader
+# itself failed on some checks; those checks count neither for nor against.
+StudentStatus = Literal["graded", "import_error", "invalid", "error"]
+STUDENT_STATUSES: tuple[str, ...] = ("graded", "import_error", "invalid", "error")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one submission."""
+
+    name: str
+    function: str
+    description: str
+    points: float
+    max_points: float
+    status: CheckStatus
+    message: str = ""
+    visibility: str = "visible"
+
+    @property
+    def counted(self) -> bool:
+        """Whether the check counts toward the score (grader errors do not)."""
+        return self.status != "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    """All verdicts for one student's submission."""
+
+    student: str
+    score: float
+    max_score: float
+    status: StudentStatus
+    checks: tuple[CheckResult, ...] = ()
+    error: str | None = None
+    source: str | None = None
+    output: str = ""
+    duration: float = 0.0
+    fingerprint: str = ""
+
+    def points_by_function(self, functions: list[str]) -> dict[str, float]:
+        totals = dict.fromkeys(functions, 0.0)
+        for check in self.checks:
+            if check.counted:
+                totals[check.function] = totals.get(check.function, 0.0) + check.points
+        return totals
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["checks"] = [c.to_dict() for c in self.checks]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudentResult:
+        fields = dict(data)
+        fields["checks"] = tuple(CheckResult.from_dict(c) for c in data.get("checks", ()))
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole class's results for one assignment."""
+
+    assignment: str
+    title: str
+    max_score: float
+    functions: tuple[str, ...]
+    students: tuple[StudentResult, ...]
+    grader_version: str
+    generated_at: str = ""
+    duration: float = 0.0
+    workers: int = 1
+    isolation: str = "process"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assignment": self.assignment,
+            "title": self.title,
+            "max_score": self.max_score,
+            "functions": list(self.functions),
+            "grader_version": self.grader_version,
+            "isolation": self.isolation,
+            "generated_at": self.generated_at,
+            "duration": self.duration,
+            "workers": self.workers,
+            "students": [s.to_dict() for s in self.students],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            assignment=data["assignment"],
+            title=data.get("title", data["assignment"]),
+            max_score=data["max_score"],
+            functions=tuple(data.get("functions", ())),
+            students=tuple(StudentResult.from_dict(s) for s in data["students"]),
+            grader_version=data.get("grader_version", ""),
+            generated_at=data.get("generated_at", ""),
+            duration=data.get("duration", 0.0),
+            workers=data.get("workers", 1),
+            isolation=data.get("isolation", "process"),
+        )

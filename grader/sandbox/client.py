@@ -1,0 +1,316 @@
+"""The trusted side of the sandbox: start a worker, call student functions, enforce limits.
+
+``Worker`` owns one student's worker process. Each call has a time limit; a call that
+hangs or kills the worker fails alone, and the next call starts a fresh worker, so the
+student's other checks still run. Replies are decoded strictly by ``wire``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import (
+    StudentCrash,
+    StudentError,
+    StudentImportError,
+    StudentTimeout,
+)
+from grader.sandbox import wire
+
+__all__ = ["CallResult", "Limits", "Worker"]
+
+_GRADER_PARENT = str(Path(__file__).resolve().parents[2])
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from grader.sandbox.worker import main; sys.exit(main())"
+)
+_HEADER_BYTES = 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time and output limits for one submission's worker (seconds, bytes)."""
+
+    call_timeout: float = 60.0
+    import_timeout: float = 120.0
+    submission_timeout: float = 900.0
+    output_bytes: int = 20_000
+
+
+@dataclass(frozen=True)
+class CallResult:
+    value: Any
+    gradients: list[Any] | None = None
+
+
+def worker_environment() -> dict[str, str]:
+    """A small, predictable environment for student code."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        TF_ENABLE_ONEDNN_OPTS="0",
+        CUDA_VISIBLE_DEVICES="",
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+        OMP_NUM_THREADS="1",
+        KERAS_BACKEND="tensorflow",
+        MPLBACKEND="Agg",
+    )
+    return env
+
+
+class Worker:
+    """One student's module, loaded in a separate process and called over pipes."""
+
+    def __init__(self, source: Path, module: str, limits: Limits | None = None) -> None:
+        self.source = source
+        self.module = module
+        self.limits = limits or Limits()
+        self._scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        self._output_path = self._scratch / "output.txt"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._request_fd = -1
+        self._reply_fd = -1
+        self._import_error: StudentImportError | None = None
+        self._started_at = time.monotonic()
+        self._used = 0.0
+        self.restarts = 0
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _start(self) -> None:
+        home = self._scratch / "home"
+        home.mkdir(exist_ok=True)
+        code = self._scratch / "code"
+        code.mkdir(exist_ok=True)
+        target = code / f"{self.module}.py"
+        shutil.copyfile(self.source, target)
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        env = worker_environment()
+        env["HOME"] = str(home)
+        output = open(self._output_path, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self._process = subprocess.Popen(
+                [
+                    *(sys.executable, "-I", "-u", "-c", _BOOT, _GRADER_PARENT),
+                    *(str(request_r), str(reply_w), self.module, str(target)),
+                ],
+                pass_fds=(request_r, reply_w),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=code,
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            output.close()
+            os.close(request_r)
+            os.close(reply_w)
+        self._request_fd, self._reply_fd = request_w, reply_r
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        for fd in (self._request_fd, self._reply_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._request_fd = self._reply_fd = -1
+        if process is None:
+            return
+        # The whole process group: anything the student started goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    # -- calls --------------------------------------------------------------------------
+
+    def call(self, function: str, *args: Any, gradients: bool = False, **kwargs: Any) -> CallResult:
+        """Run ``function(*args, **kwargs)`` in the worker and return its decoded answer.
+
+        Raises a ``StudentError`` subclass when the student's code fails, hangs, crashes
+        the worker or returns something the grader cannot read.
+        """
+        self._ensure_imported()
+        encoded_args = wire.encode(list(args))
+        encoded_kwargs = wire.encode(dict(kwargs))
+        request = {
+            "op": "call",
+            "function": function,
+            "args": encoded_args,
+            "kwargs": encoded_kwargs,
+            "gradients": gradients,
+        }
+        reply = self._exchange(request, self.limits.call_timeout, what=f"{function}()")
+        if not reply.get("ok"):
+            raise _student_error(reply.get("error"), function)
+        try:
+            value = wire.decode(reply.get("value"))
+            grads = reply.get("gradients")
+            decoded = None if grads is None else [wire.decode(g) for g in grads]
+        except wire.WireError as exc:
+            raise StudentError(
+                f"{function}() returned something the grader cannot read: {exc}",
+                kind="bad_return",
+            ) from None
+        return CallResult(value, decoded)
+
+    def _ensure_imported(self) -> None:
+        if self._import_error is not None:
+            raise self._import_error
+        if self._process is not None:
+            return
+        self._start()
+        try:
+            reply = self._exchange(
+                {"op": "import"}, self.limits.import_timeout, what=f"importing {self.module}"
+            )
+        except StudentTimeout as exc:
+            self._import_error = StudentImportError(
+                f"Importing {self.module}.py did not finish within "
+                f"{self.limits.import_timeout:g} s.",
+                kind="import",
+                details=str(exc),
+            )
+            raise self._import_error from None
+        except StudentCrash as exc:
+            self._import_error = StudentImportError(
+                f"The worker exited while importing {self.module}.py.",
+                kind="import",
+                details=str(exc),
+            )
+            raise self._import_error from None
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            self._import_error = StudentImportError(
+                f"{self.module}.py could not be imported: "
+                f"{error.get('type', 'Error')}: {error.get('message', '')}",
+                kind="import",
+                details=str(error.get("traceback", "")),
+            )
+            self._stop()
+            raise self._import_error
+
+    def _exchange(self, request: dict[str, Any], timeout: float, *, what: str) -> Any:
+        remaining = self.limits.submission_timeout - self._used
+        if remaining <= 0:
+            raise StudentTimeout(
+                f"The submission used up its total time of "
+                f"{self.limits.submission_timeout:g} s before {what} could run.",
+                kind="timeout",
+            )
+        budget = min(timeout, remaining)
+        started = time.monotonic()
+        try:
+            self._send(request)
+            return self._receive(started + budget, budget, what)
+        finally:
+            self._used += time.monotonic() - started
+
+    def _send(self, request: dict[str, Any]) -> None:
+        body = wire.dumps(request)
+        data = len(body).to_bytes(_HEADER_BYTES, "big") + body
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._request_fd, view)
+                view = view[written:]
+        except (BrokenPipeError, OSError):
+            raise self._crashed("before it could be called") from None
+
+    def _receive(self, deadline: float, budget: float, what: str) -> Any:
+        header = self._read_exact(_HEADER_BYTES, deadline, budget, what)
+        size = int.from_bytes(header, "big")
+        if size > wire.MAX_MESSAGE_BYTES:
+            self._stop()
+            raise StudentError(
+                f"{what} returned a value larger than the grader accepts.", kind="bad_return"
+            )
+        return wire.loads(self._read_exact(size, deadline, budget, what))
+
+    def _read_exact(self, size: int, deadline: float, budget: float, what: str) -> bytes:
+        chunks: list[bytes] = []
+        needed = size
+        while needed:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._reply_fd], [], [], max(left, 0))
+            if not ready:
+                self._stop()
+                raise StudentTimeout(f"{what} did not finish within {budget:g} s.", kind="timeout")
+            chunk = os.read(self._reply_fd, min(needed, 1 << 20))
+            if not chunk:
+                raise self._crashed(f"while running {what}")
+            chunks.append(chunk)
+            needed -= len(chunk)
+        return b"".join(chunks)
+
+    def _crashed(self, when: str) -> StudentCrash:
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+        self._stop()
+        self.restarts += 1
+        detail = f" (exit code {code})" if code is not None else ""
+        return StudentCrash(f"The worker process exited {when}{detail}.", kind="crash")
+
+    # -- output -------------------------------------------------------------------------
+
+    def output(self) -> str:
+        """What the student's code printed, truncated to the output limit."""
+        try:
+            with open(self._output_path, "rb") as handle:
+                data = handle.read(self.limits.output_bytes + 1)
+        except OSError:
+            return ""
+        text = data[: self.limits.output_bytes].decode("utf-8", errors="replace")
+        if len(data) > self.limits.output_bytes:
+            text += f"\n[output truncated after {self.limits.output_bytes} bytes]"
+        return text
+
+
+def _student_error(error: Any, function: str) -> StudentError:
+    if not isinstance(error, dict):
+        return StudentError(f"{function}() failed in a way the grader cannot read.")
+    kind = str(error.get("kind", "exception"))
+    type_name = str(error.get("type", "Exception"))
+    message = str(error.get("message", ""))
+    tb = str(error.get("traceback", ""))
+    if kind == "missing":
+        text = f"Your module has no function {function}(){message}."
+    elif kind == "not_implemented":
+        text = f"{function}() is not implemented yet: it raises NotImplementedError."
+    elif kind == "bad_return":
+        text = f"{function}() returned something the grader cannot read: {message}"
+    else:
+        text = f"{function}() raised {type_name}: {message}"
+    return StudentError(text, kind=kind, details=tb)

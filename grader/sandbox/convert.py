@@ -1,0 +1,138 @@
+"""Conversion between live Keras/TensorFlow objects and wire values.
+
+Used on both sides of the boundary: by the worker for the student's module and by
+the trusted process for the reference solution, so that checks always compare wire
+values with wire values. Importing this module imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader.sandbox import wire
+
+__all__ = ["Converter", "configure_tensorflow"]
+
+
+def configure_tensorflow() -> None:
+    """Single-threaded, deterministic kernels: the same answer on every run and machine."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialised in this process: keep its settings
+        pass
+    tf.config.experimental.enable_op_determinism()
+
+
+class Converter:
+    """Turns live objects into wire values and back."""
+
+    def __init__(self) -> None:
+        import keras
+        import tensorflow as tf
+
+        self.tf = tf
+        self.keras = keras
+
+    def to_plain(self, value: Any, depth: int = 0) -> Any:
+        keras, tf = self.keras, self.tf
+        if depth > wire.MAX_DEPTH:
+            raise wire.WireError("the value is nested too deeply")
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, keras.Model):
+            return wire.KerasObject("model", self._config(value), self._weights(value))
+        if isinstance(value, keras.layers.Layer):
+            return wire.KerasObject("layer", self._config(value), self._weights(value))
+        if isinstance(value, keras.regularizers.Regularizer):
+            return wire.KerasObject("regularizer", self._config(value))
+        if isinstance(value, (tf.Tensor, tf.Variable, keras.Variable)):
+            return wire.TensorValue(np.asarray(keras.ops.convert_to_numpy(value)))
+        if isinstance(value, np.ndarray):
+            return np.array(value)
+        if isinstance(value, np.generic):
+            return value.item()
+        # Subclasses of built-in types are reduced to the plain type.
+        if isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        if isinstance(value, str):
+            return str(value)
+        if isinstance(value, (list, tuple)):
+            items = [self.to_plain(v, depth + 1) for v in value]
+            return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, dict):
+            return {str(k): self.to_plain(v, depth + 1) for k, v in value.items()}
+        raise wire.WireError(f"a value of type {type(value).__name__} cannot be sent")
+
+    def _config(self, obj: Any) -> dict[str, Any]:
+        config = self.keras.saving.serialize_keras_object(obj)
+        result: dict[str, Any] = json.loads(json.dumps(config, default=_json_default))
+        return result
+
+    @staticmethod
+    def _weights(obj: Any) -> tuple[np.ndarray, ...]:
+        try:
+            return tuple(np.asarray(w) for w in obj.get_weights())
+        except Exception:  # an unbuilt layer has no weights yet
+            return ()
+
+    def from_plain(self, value: Any) -> Any:
+        keras, tf = self.keras, self.tf
+        if isinstance(value, wire.KerasObject):
+            # Keras may consume the config it is given: hand it a copy.
+            config = copy.deepcopy(value.config)
+            if value.kind == "regularizer":
+                return keras.regularizers.get(config)
+            obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            if value.weights:
+                obj.set_weights([np.array(w) for w in value.weights])
+            return obj
+        if isinstance(value, wire.TensorValue):
+            return tf.constant(value.array)
+        if isinstance(value, np.ndarray):
+            return np.array(value)  # a writable copy
+        if isinstance(value, list):
+            return [self.from_plain(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.from_plain(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.from_plain(v) for k, v in value.items()}
+        return value
+
+    def call(
+        self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], gradients: bool
+    ) -> tuple[Any, list[Any] | None]:
+        """Call ``function``; with ``gradients``, also differentiate its result with respect
+        to the trainable weights of the model passed first."""
+        if not gradients:
+            return function(*args, **kwargs), None
+        tf, keras = self.tf, self.keras
+        model = args[0] if args else None
+        if not isinstance(model, keras.Model):
+            raise TypeError("gradients need a model as the first argument")
+        weights = list(model.trainable_weights)
+        with tf.GradientTape() as tape:
+            value = function(*args, **kwargs)
+        if not tf.is_tensor(value):
+            return value, [None] * len(weights)
+        grads = tape.gradient(value, weights)
+        return value, [None if g is None else wire.TensorValue(np.asarray(g)) for g in grads]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

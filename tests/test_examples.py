@@ -1,0 +1,200 @@
+"""End to end: `grader run` on the bundled example class, through the real CLI.
+
+Each example submission makes one known mistake; the grader must cost exactly the
+checks that mistake breaks, and nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "submissions"
+ALL_CHECKS = {
+    "l2_dense": ["test_l2_dense_defaults", "test_l2_dense_arguments"],
+    "l1_dense": ["test_l1_dense_defaults", "test_l1_dense_arguments"],
+    "l1_l2_dense": ["test_l1_l2_dense_defaults", "test_l1_l2_dense_arguments"],
+    "build_model": [
+        "test_build_model_structure",
+        "test_build_model_regularizer",
+        "test_build_model_compiled",
+        "test_build_model_loss_includes_penalty",
+        "test_regularization_shrinks_gap",
+    ],
+    "penalty": [
+        "test_penalty_unregularized",
+        "test_penalty_single_layer",
+        "test_penalty_several_layers",
+    ],
+    "regularized_loss": ["test_regularized_loss_value", "test_regularized_loss_gradient"],
+    "validation_gap": ["test_validation_gap_unregularized", "test_validation_gap_regularized"],
+    "compare": ["test_compare_returns_gaps", "test_compare_matches_reference"],
+}
+EVERY_CHECK = {name for names in ALL_CHECKS.values() for name in names}
+UNFINISHED = set(ALL_CHECKS["l1_l2_dense"]) | {
+    name
+    for function in ("build_model", "penalty", "regularized_loss", "validation_gap", "compare")
+    for name in ALL_CHECKS[function]
+}
+
+# student -> (status, the checks that must fail; every other check must pass)
+EXPECTED: dict[str, tuple[str, set[str]]] = {
+    "alice": ("graded", set()),
+    "bob": ("graded", set()),
+    "carol": ("graded", {"test_l2_dense_defaults", "test_l2_dense_arguments"}),
+    "dave": ("graded", {"test_l2_dense_arguments"}),
+    "erin": ("graded", {"test_l1_dense_defaults", "test_l1_dense_arguments"}),
+    "frank": ("graded", {"test_regularized_loss_value", "test_regularized_loss_gradient"}),
+    # compare() uses her validation_gap, so it inherits the mistake.
+    "grace": (
+        "graded",
+        {
+            "test_validation_gap_regularized",
+            "test_compare_returns_gaps",
+            "test_compare_matches_reference",
+        },
+    ),
+    "heidi": ("graded", UNFINISHED),
+    "ivan": ("import_error", EVERY_CHECK),
+    "judy": ("graded", {"test_regularized_loss_gradient"}),
+    "mallory": ("graded", {"test_penalty_several_layers"}),
+}
+
+
+def run_grader(submissions: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "run", str(submissions), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("results")
+    return out, run_grader(EXAMPLES, out, "--workers", "2")
+
+
+@pytest.fixture(scope="module")
+def results(graded: tuple[Path, subprocess.CompletedProcess[str]]) -> dict:
+    out, proc = graded
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "results.json").read_text())
+
+
+def by_student(results: dict) -> dict[str, dict]:
+    return {s["student"]: s for s in results["students"]}
+
+
+def test_every_example_is_graded_and_readme_is_ignored(graded, results):
+    _, proc = graded
+    assert sorted(by_student(results)) == sorted(EXPECTED)
+    assert "Ignored README.md" in proc.stderr
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_mistake_costs_exactly_its_checks(results, student):
+    status, failing = EXPECTED[student]
+    record = by_student(results)[student]
+    assert record["status"] == status, record.get("error")
+    verdicts = {c["name"]: c["status"] for c in record["checks"]}
+    assert set(verdicts) == EVERY_CHECK
+    wrong = {
+        name: verdict
+        for name, verdict in verdicts.items()
+        if (verdict != "passed") != (name in failing)
+    }
+    messages = {c["name"]: c["message"] for c in record["checks"] if c["name"] in wrong}
+    assert not wrong, messages
+    assert all(verdict in ("passed", "failed") for verdict in verdicts.values())
+    earned = sum(c["points"] for c in record["checks"])
+    assert record["score"] == earned
+    assert record["max_score"] == results["max_score"]
+
+
+def test_messages_explain_the_mistake(results):
+    students = by_student(results)
+
+    def message(student: str, check: str) -> str:
+        return next(c["message"] for c in students[student]["checks"] if c["name"] == check)
+
+    assert "Found: L1(0.01)" in message("carol", "test_l2_dense_defaults")
+    assert "`l2` argument" in message("dave", "test_l2_dense_arguments")
+    assert "bias" in message("erin", "test_l1_dense_defaults")
+    assert "NotImplementedError" in message("heidi", "test_penalty_unregularized")
+    assert "could not be imported" in message("ivan", "test_l2_dense_defaults")
+    ivan = students["ivan"]["error"]
+    assert "SyntaxError" in ivan and "regularization.py" in ivan
+    assert "grader-worker" not in ivan  # no scratch paths, no grader frames
+    assert "constant" in message("judy", "test_regularized_loss_gradient")
+
+
+def test_results_json_matches_schema(results):
+    schema = json.loads((ROOT / "grader" / "schemas" / "results.schema.json").read_text())
+    jsonschema.validate(results, schema)
+
+
+def test_grades_csv_has_a_row_per_student(graded, results):
+    out, _ = graded
+    with (out / "grades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["student"] for r in rows] == sorted(EXPECTED)
+    header = list(rows[0])
+    assert header[:3] == ["student", "score", "max_score"]
+    assert set(results["functions"]) <= set(header)
+    carol = next(r for r in rows if r["student"] == "carol")
+    assert float(carol["l2_dense"]) == 0
+    assert float(carol["score"]) == by_student(results)["carol"]["score"]
+
+
+def test_feedback_pages_and_summary_are_written(graded):
+    out, _ = graded
+    pages = sorted(p.stem for p in (out / "feedback").glob("*.html"))
+    assert pages == sorted(EXPECTED)
+    summary = (out / "summary.html").read_text()
+    for student in EXPECTED:
+        assert f"feedback/{student}.html" in summary
+    alice = (out / "feedback" / "alice.html").read_text()
+    assert "30 / 30" in alice or "30 of 30" in alice
+
+
+def test_a_rerun_gives_identical_results(tmp_path):
+    subset = tmp_path / "class"
+    subset.mkdir()
+    shutil.copytree(EXAMPLES / "alice", subset / "alice")
+    shutil.copy(EXAMPLES / "frank.py", subset / "frank.py")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out, workers in ((first, "1"), (second, "2")):
+        proc = run_grader(subset, out, "--workers", workers)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+
+    def stable(path: Path) -> dict:
+        data = json.loads((path / "results.json").read_text())
+        for key in ("generated_at", "duration", "workers"):
+            data.pop(key)
+        for student in data["students"]:
+            student.pop("duration")
+        return data
+
+    assert stable(first) == stable(second)
+
+
+def test_usage_errors_exit_2(tmp_path):
+    proc = run_grader(tmp_path / "missing", tmp_path / "out")
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_grader(empty, tmp_path / "out")
+    assert proc.returncode == 2
+    assert "No submissions found" in proc.stderr
