@@ -21,6 +21,7 @@ The toml file is the single source of points, visibility and limits::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,10 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
         )
     except (TypeError, ValueError) as exc:
         raise AssignmentError(f"{toml_path}: [limits] values must be numbers ({exc}).") from exc
+    for key in ("call_timeout", "import_timeout", "submission_timeout", "output_bytes"):
+        value = getattr(limits, key)
+        if not math.isfinite(value) or value <= 0:
+            raise AssignmentError(f"{toml_path}: [limits] {key} must be a positive number.")
 
     checks = []
     for check_name, table in _table(data, "checks", toml_path).items():
@@ -125,7 +130,12 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
                 f"which is not in [assignment] functions."
             )
         points = table.get("points")
-        if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
+        if (
+            not isinstance(points, (int, float))
+            or isinstance(points, bool)
+            or not math.isfinite(points)
+            or points <= 0
+        ):
             raise AssignmentError(f"{toml_path}: check {check_name} needs points > 0.")
         visibility = table.get("visibility", "visible")
         if visibility not in VISIBILITIES:

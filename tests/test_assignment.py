@@ -194,11 +194,6 @@ def test_points_must_be_a_positive_number(tmp_path, points):
         load_assignment("dropout", root=tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/assignment.py load_assignment: points = nan passes the 'points <= 0' "
-    "test, so max_score becomes nan",
-)
 def test_nan_points_are_an_assignment_error(tmp_path):
     write_assignment(tmp_path, replace_once(GOOD_TOML, "points = 2", "points = nan"))
     with pytest.raises(AssignmentError, match="test_first needs points > 0"):

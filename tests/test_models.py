@@ -310,12 +310,6 @@ def test_a_realistic_keras_model_config_passes_the_check(convert):
     check_config(convert.to_plain(functional_model()).config)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/checks/models.py check_config: Keras serializes a loss given as a "
-    "function (keras.losses.mean_squared_error) as module 'builtins', class_name "
-    "'function', so a legitimate student model is refused as 'not part of Keras'",
-)
 def test_a_model_compiled_with_a_keras_loss_function_is_rebuilt(convert):
     model = sequential_model(compiled=False)
     model.compile(optimizer="adam", loss=keras.losses.mean_squared_error)

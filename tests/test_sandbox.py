@@ -246,11 +246,6 @@ def test_sys_exit_in_a_function_is_an_exception_answer_not_a_crash(worker):
     assert worker.call("echo", 1).value == [[1], {}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/worker.py _student_traceback: when the call itself fails "
-    "(wrong arguments), the last frame kept is grader/sandbox/convert.py",
-)
 def test_calling_with_wrong_arguments_shows_no_grader_frames(worker):
     with pytest.raises(StudentError) as info:
         worker.call("broken")
@@ -442,13 +437,6 @@ def test_a_hanging_call_is_cut_short_by_the_submission_budget(student_file):
     assert 0.9 <= info.value.elapsed < CALL_TIMEOUT - 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/client.py Worker._ensure_imported: after a timeout used up "
-    "the budget, the restart's import is refused with StudentTimeout and reported as a "
-    "StudentImportError ('Importing ... did not finish within 60 s'), cached for every "
-    "later call",
-)
 def test_after_the_budget_runs_out_in_a_hang_later_calls_are_timeouts(student_file):
     with start_with_budget_left(student_file, 1.0) as worker:
         with pytest.raises(StudentTimeout):
@@ -460,12 +448,6 @@ def test_after_the_budget_runs_out_in_a_hang_later_calls_are_timeouts(student_fi
     assert info.value.elapsed < 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/client.py Worker.call/_receive: a reply that is not valid "
-    "JSON raises WireError (a grader fault, so the check does not count) instead of a "
-    "StudentError, and the worker is not restarted although its pipe is out of step",
-)
 def test_a_forged_malformed_reply_is_a_bad_return_and_the_worker_recovers(student_file):
     with Worker(student_file, MODULE, LIMITS) as worker:
         with pytest.raises(StudentError) as info:

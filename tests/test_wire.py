@@ -127,11 +127,6 @@ def test_arrays_round_trip_with_dtype_shape_and_values(dtype, shape):
     np.testing.assert_array_equal(result, array)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/wire.py _encode_array: np.ascontiguousarray turns a 0-d "
-    "array into shape (1,), so scalars (e.g. a scalar loss tensor) arrive as shape (1,)",
-)
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
 def test_zero_dimensional_arrays_keep_their_empty_shape(dtype):
     array = np.array(3, dtype=dtype)
@@ -162,11 +157,6 @@ def test_non_contiguous_arrays_are_sent_by_value():
         np.testing.assert_array_equal(result, view)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/wire.py _encode_array: a big-endian array is labelled with "
-    "its dtype name ('int32') but its bytes are sent unswapped, so the values change",
-)
 def test_non_native_byte_order_arrays_keep_their_values():
     array = np.arange(3, dtype=">i4")
     np.testing.assert_array_equal(round_trip(array), [0, 1, 2])
@@ -383,11 +373,6 @@ def test_decoding_non_string_array_data_raises_wire_error():
         wire.decode({"$nd": {"dtype": "int8", "shape": [1], "data": [0]}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG grader/sandbox/wire.py _decode_array: base64.b64decode raises binascii.Error, "
-    "which is not a WireError, so Worker.call does not turn it into a bad_return",
-)
 @pytest.mark.parametrize(
     "payload", ["!!!!", "AA", "AAA=A"], ids=["bad-chars", "bad-padding", "data-after-padding"]
 )

@@ -43,7 +43,7 @@ _REGULARIZER_DEFAULTS = {
     "l1l2": {"l1": 0.0, "l2": 0.0},
     "l1_l2": {"l1": 0.01, "l2": 0.01},
 }
-_FORBIDDEN_CLASSES = frozenset(["Lambda", "TFSMLayer", "function", "__lambda__"])
+_FORBIDDEN_CLASSES = frozenset(["Lambda", "TFSMLayer", "__lambda__"])
 _MAX_UNITS = 100_000
 
 
@@ -147,7 +147,10 @@ def check_config(value: Any, path: str = "") -> None:
     """Refuse configs that name code outside Keras before Keras sees them."""
     if isinstance(value, dict):
         module = value.get("module")
-        if isinstance(module, str) and module.split(".")[0] != "keras":
+        # Keras writes references to its own functions (losses, activations) as module
+        # "builtins", class "function"; it resolves those names inside Keras only.
+        keras_function = module == "builtins" and value.get("class_name") == "function"
+        if isinstance(module, str) and module.split(".")[0] != "keras" and not keras_function:
             raise StudentError(
                 f"The returned model uses {module}.{value.get('class_name')}, which is not "
                 "part of Keras; the grader only rebuilds models made of Keras layers.",
@@ -159,10 +162,11 @@ def check_config(value: Any, path: str = "") -> None:
                 "the grader will not run; build the model from standard Keras layers.",
                 kind="bad_return",
             )
-        if value.get("registered_name") not in (None, value.get("class_name")):
+        registered = value.get("registered_name")
+        if registered not in (None, value.get("class_name")) and not keras_function:
             raise StudentError(
                 "The returned model uses a custom registered object "
-                f"({value.get('registered_name')}); use standard Keras layers.",
+                f"({registered}); use standard Keras layers.",
                 kind="bad_return",
             )
         units = value.get("units")

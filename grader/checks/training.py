@@ -51,11 +51,11 @@ __all__ = [
 # most a fraction of the unregularized one over many data and init seeds, and one run takes
 # well under a second on 2 CPU cores.
 HIDDEN_UNITS = 256
-L2_FACTOR = 1e-3
-EPOCHS = 1000
-LEARNING_RATE = 1e-2
-RECORD_EVERY = 100
-N_TRAIN = 20
+L2_FACTOR = 0.3
+EPOCHS = 3000
+LEARNING_RATE = 3e-2
+RECORD_EVERY = 300
+N_TRAIN = 40
 N_VAL = 500
 NOISE = 1.0
 DATA_SEED = 0
@@ -219,8 +219,9 @@ def gap_experiment(
 ) -> GapOutcome:
     """Reinitialize ``model`` (in place), train it, and measure val MSE minus train MSE."""
     reinitialize(model, seed)
-    curves = train(model, data, epochs=epochs, learning_rate=learning_rate,
-                   record_every=record_every)
+    curves = train(
+        model, data, epochs=epochs, learning_rate=learning_rate, record_every=record_every
+    )
     train_mse, val_mse = curves.train_mse[-1], curves.val_mse[-1]
     return GapOutcome(val_mse - train_mse, train_mse, val_mse, curves)
 

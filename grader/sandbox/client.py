@@ -168,6 +168,8 @@ class Worker:
             "gradients": gradients,
         }
         reply = self._exchange(request, self.limits.call_timeout, what=f"{function}()")
+        if not isinstance(reply, dict):
+            raise self._malformed(function)
         if not reply.get("ok"):
             raise _student_error(reply.get("error"), function)
         try:
@@ -186,6 +188,7 @@ class Worker:
             raise self._import_error
         if self._process is not None:
             return
+        self._check_budget("the next call")
         self._start()
         try:
             reply = self._exchange(
@@ -206,8 +209,11 @@ class Worker:
                 details=str(exc),
             )
             raise self._import_error from None
+        if not isinstance(reply, dict):
+            raise self._malformed(f"importing {self.module}")
         if not reply.get("ok"):
-            error = reply.get("error") or {}
+            raw_error = reply.get("error")
+            error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
             self._import_error = StudentImportError(
                 f"{self.module}.py could not be imported: "
                 f"{error.get('type', 'Error')}: {error.get('message', '')}",
@@ -217,7 +223,7 @@ class Worker:
             self._stop()
             raise self._import_error
 
-    def _exchange(self, request: dict[str, Any], timeout: float, *, what: str) -> Any:
+    def _check_budget(self, what: str) -> float:
         remaining = self.limits.submission_timeout - self._used
         if remaining <= 0:
             raise StudentTimeout(
@@ -225,7 +231,18 @@ class Worker:
                 f"{self.limits.submission_timeout:g} s before {what} could run.",
                 kind="timeout",
             )
-        budget = min(timeout, remaining)
+        return remaining
+
+    def _malformed(self, function: str) -> StudentError:
+        # The reply pipe is out of step now: only a fresh worker can be trusted to answer.
+        self._stop()
+        self.restarts += 1
+        return StudentError(
+            f"{function}() answered with something that is not a valid reply.", kind="bad_return"
+        )
+
+    def _exchange(self, request: dict[str, Any], timeout: float, *, what: str) -> Any:
+        budget = min(timeout, self._check_budget(what))
         started = time.monotonic()
         try:
             self._send(request)
@@ -252,7 +269,11 @@ class Worker:
             raise StudentError(
                 f"{what} returned a value larger than the grader accepts.", kind="bad_return"
             )
-        return wire.loads(self._read_exact(size, deadline, budget, what))
+        body = self._read_exact(size, deadline, budget, what)
+        try:
+            return wire.loads(body)
+        except wire.WireError:
+            raise self._malformed(what.removesuffix("()")) from None
 
     def _read_exact(self, size: int, deadline: float, budget: float, what: str) -> bytes:
         chunks: list[bytes] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,9 @@ def configure_tensorflow() -> None:
     """Single-threaded, deterministic kernels: the same answer on every run and machine."""
     import tensorflow as tf
 
+    # TensorFlow's own notes (retracing warnings carry memory addresses) are not the
+    # student's output, and would make reruns differ.
+    tf.get_logger().setLevel(logging.ERROR)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)

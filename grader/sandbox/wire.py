@@ -18,6 +18,7 @@ building anything.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 import struct
@@ -82,12 +83,14 @@ def _encode_array(array: np.ndarray) -> dict[str, Any]:
     dtype = array.dtype.name
     if dtype not in _DTYPES:
         raise WireError(f"arrays of dtype {dtype} cannot be sent; use a numeric dtype")
-    contiguous = np.ascontiguousarray(array)
+    # Little-endian on the wire whatever the sender's byte order; tobytes() is C order
+    # and keeps 0-d arrays 0-d.
+    native = array.astype(array.dtype.newbyteorder("<"), copy=False)
     return {
         "$nd": {
             "dtype": dtype,
-            "shape": list(contiguous.shape),
-            "data": base64.b64encode(contiguous.tobytes()).decode("ascii"),
+            "shape": list(native.shape),
+            "data": base64.b64encode(native.tobytes()).decode("ascii"),
         }
     }
 
@@ -143,11 +146,17 @@ def _decode_array(data: Any) -> np.ndarray:
         raise WireError(f"an array of {count} elements is larger than the grader accepts")
     if not isinstance(payload, str):
         raise WireError("malformed array data")
-    raw = base64.b64decode(payload, validate=True)
-    np_dtype = np.dtype(dtype)
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise WireError("array data is not valid base64") from exc
+    np_dtype = np.dtype(dtype).newbyteorder("<")
     if len(raw) != count * np_dtype.itemsize:
         raise WireError("array data does not match its shape")
-    array = np.frombuffer(raw, dtype=np_dtype).reshape(shape).copy()
+    try:
+        array = np.frombuffer(raw, dtype=np_dtype).reshape(shape).astype(np_dtype.name)
+    except ValueError as exc:
+        raise WireError(f"array data does not fit its shape: {exc}") from exc
     array.flags.writeable = False
     return array
 

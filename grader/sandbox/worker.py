@@ -86,7 +86,12 @@ class _Session:
     def _student_traceback(self, exc: BaseException) -> str:
         # Only the student's own frames, and the line that raised: grader and importlib
         # frames are noise to a student.
-        frames = traceback.extract_tb(exc.__traceback__)
+        grader_dir = str(Path(__file__).resolve().parents[1])
+        frames = [
+            f
+            for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith(grader_dir)
+        ]
         source = str(self.source)
         kept = [f for f in frames if f.filename == source]
         last = frames[-1] if frames else None
