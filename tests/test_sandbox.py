@@ -476,3 +476,10 @@ def test_close_removes_the_scratch_folder_and_kills_the_process_group(student_fi
         os.kill(process.pid, 0)
     assert wait_until_dead(child), "the student's child process survived close()"
     worker.close()  # closing twice is harmless
+
+
+def test_a_keras_2_import_is_explained(tmp_path):
+    path = write_student(tmp_path / "keras2", "import tf_keras\n")
+    with Worker(path, MODULE, LIMITS) as worker, pytest.raises(StudentImportError) as info:
+        worker.call("anything")
+    assert "tf_keras (Keras 2) is not supported" in str(info.value)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import keras
 import numpy as np
 import pytest
 
-from grader.checks import training as T
+from grader.checks import training
 
 
 def _build(
     regularizer: keras.regularizers.Regularizer | None,
     *,
     functional: bool = False,
-    hidden_units: int = T.HIDDEN_UNITS,
+    hidden_units: int = training.HIDDEN_UNITS,
 ) -> keras.Model:
     # What a student's build_model returns, rebuilt from config as the grader does.
     if functional:
@@ -39,41 +35,44 @@ def _build(
 
 
 @pytest.fixture(scope="module")
-def data() -> T.Dataset:
-    return T.overfit_data(T.DATA_SEED)
+def data() -> training.Dataset:
+    return training.overfit_data(training.DATA_SEED)
 
 
 @pytest.fixture(scope="module")
-def unregularized(data: T.Dataset) -> T.GapOutcome:
-    return T.gap_experiment(_build(None), data)
+def unregularized(data: training.Dataset) -> training.GapOutcome:
+    return training.gap_experiment(_build(None), data)
 
 
 @pytest.fixture(scope="module")
-def regularized(data: T.Dataset) -> T.GapOutcome:
-    return T.gap_experiment(_build(keras.regularizers.L2(T.L2_FACTOR)), data)
+def regularized(data: training.Dataset) -> training.GapOutcome:
+    return training.gap_experiment(_build(keras.regularizers.L2(training.L2_FACTOR)), data)
 
 
 def test_overfit_data_is_deterministic_per_seed_and_differs_across_seeds() -> None:
-    a, b, c = T.overfit_data(1), T.overfit_data(1), T.overfit_data(2)
+    a, b, c = training.overfit_data(1), training.overfit_data(1), training.overfit_data(2)
     for field in ("x_train", "y_train", "x_val", "y_val"):
         x, y, z = getattr(a, field), getattr(b, field), getattr(c, field)
-        assert x.dtype == np.float32 and x.ndim == 2 and x.shape[1] == 1
+        assert x.dtype == np.float32
+        assert x.shape[1:] == (1,)
+        assert not x.flags.writeable
         np.testing.assert_array_equal(x, y)
         assert not np.array_equal(x, z)
-    assert a.x_train.shape == (T.N_TRAIN, 1) and a.x_val.shape == (T.N_VAL, 1)
+    assert a.x_train.shape == (training.N_TRAIN, 1)
+    assert a.x_val.shape == (training.N_VAL, 1)
     assert np.all(np.abs(a.x_train) <= 1.0)
 
 
 def test_overfit_data_sizes_do_not_change_training_points() -> None:
-    small, large = T.overfit_data(3, n_val=10), T.overfit_data(3, n_val=50)
+    small, large = training.overfit_data(3, n_val=10), training.overfit_data(3, n_val=50)
     np.testing.assert_array_equal(small.y_train, large.y_train)
     assert large.x_val.shape == (50, 1)
 
 
 def test_reinitialize_gives_sequential_and_functional_the_same_weights() -> None:
     seq, fun = _build(None, hidden_units=8), _build(None, functional=True, hidden_units=8)
-    T.reinitialize(seq, 5)
-    T.reinitialize(fun, 5)
+    training.reinitialize(seq, 5)
+    training.reinitialize(fun, 5)
     seq_w, fun_w = seq.get_weights(), fun.get_weights()
     assert len(seq_w) == len(fun_w) == 4
     for s, f in zip(seq_w, fun_w, strict=True):
@@ -81,16 +80,16 @@ def test_reinitialize_gives_sequential_and_functional_the_same_weights() -> None
     kernel, bias = seq_w[0], seq_w[1]
     assert np.all(bias == 0.0)
     assert np.max(np.abs(kernel)) <= np.sqrt(6.0 / (1 + 8))
-    T.reinitialize(seq, 6)
+    training.reinitialize(seq, 6)
     assert not np.array_equal(seq.get_weights()[0], kernel)
 
 
 def test_data_mse_excludes_the_penalty() -> None:
-    data = T.overfit_data(0, n_train=16, n_val=8)
+    data = training.overfit_data(0, n_train=16, n_val=8)
     model = _build(keras.regularizers.L2(0.01), hidden_units=16)
     model.compile(optimizer="adam", loss="mse")
-    T.reinitialize(model, 0)
-    mse = T.data_mse(model, data.x_train, data.y_train)
+    training.reinitialize(model, 0)
+    mse = training.data_mse(model, data.x_train, data.y_train)
     evaluated = model.evaluate(data.x_train, data.y_train, batch_size=16, verbose=0)
     penalty = 0.01 * float(np.sum(np.square(model.get_weights()[0].astype(np.float64))))
     assert penalty > 1e-3
@@ -100,51 +99,53 @@ def test_data_mse_excludes_the_penalty() -> None:
 
 
 def test_train_records_every_and_final_epoch_without_compile() -> None:
-    data = T.overfit_data(0, n_train=16, n_val=8)
+    data = training.overfit_data(0, n_train=16, n_val=8)
     inputs = keras.Input((1,))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(4)(inputs)))
-    T.reinitialize(model, 0)
-    curves = T.train(model, data, epochs=25, learning_rate=1e-2, record_every=10)
+    training.reinitialize(model, 0)
+    curves = training.train(model, data, epochs=25, learning_rate=1e-2, record_every=10)
     assert curves.epochs == (0, 10, 20, 25)
     assert len(curves.train_mse) == len(curves.val_mse) == 4
     assert curves.train_mse[-1] < curves.train_mse[0]
 
 
 def test_regularized_gap_is_clearly_smaller(
-    unregularized: T.GapOutcome, regularized: T.GapOutcome
+    unregularized: training.GapOutcome, regularized: training.GapOutcome
 ) -> None:
     assert unregularized.gap > 0.1
     assert unregularized.gap == pytest.approx(unregularized.val_mse - unregularized.train_mse)
-    assert regularized.gap <= T.MARGIN * unregularized.gap
+    assert regularized.gap <= training.MARGIN * unregularized.gap
     # The penalty trades train fit for validation fit.
     assert regularized.train_mse > unregularized.train_mse
     assert regularized.val_mse < unregularized.val_mse
 
 
-def test_functional_student_matches_sequential_reference(regularized: T.GapOutcome) -> None:
-    student = T.gap_experiment(
-        _build(keras.regularizers.L2(T.L2_FACTOR), functional=True), T.overfit_data()
+def test_functional_student_matches_sequential_reference(regularized: training.GapOutcome) -> None:
+    student = training.gap_experiment(
+        _build(keras.regularizers.L2(training.L2_FACTOR), functional=True), training.overfit_data()
     )
-    assert T.gaps_match(student.gap, regularized.gap)
+    assert training.gaps_match(student.gap, regularized.gap)
 
 
-def test_removing_the_regularizer_fails_the_margin(unregularized: T.GapOutcome) -> None:
+def test_removing_the_regularizer_fails_the_margin(unregularized: training.GapOutcome) -> None:
     # A build_model that ignores its regularizer argument: both runs are unregularized.
-    ignored = T.gap_experiment(_build(None), T.overfit_data())
+    ignored = training.gap_experiment(_build(None), training.overfit_data())
     assert ignored.gap == unregularized.gap
-    assert not ignored.gap <= T.MARGIN * unregularized.gap
+    assert not ignored.gap <= training.MARGIN * unregularized.gap
 
 
-def test_wrong_regularizer_does_not_match_the_reference(regularized: T.GapOutcome) -> None:
-    l1 = T.gap_experiment(_build(keras.regularizers.L1(T.L2_FACTOR)), T.overfit_data())
-    assert not T.gaps_match(l1.gap, regularized.gap)
+def test_wrong_regularizer_does_not_match_the_reference(regularized: training.GapOutcome) -> None:
+    l1 = training.gap_experiment(
+        _build(keras.regularizers.L1(training.L2_FACTOR)), training.overfit_data()
+    )
+    assert not training.gaps_match(l1.gap, regularized.gap)
 
 
 def test_train_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="record_every"):
-        T.train(
+        training.train(
             _build(None, hidden_units=2),
-            T.overfit_data(),
+            training.overfit_data(),
             epochs=1,
             learning_rate=1e-2,
             record_every=0,

@@ -14,7 +14,7 @@ includes the penalty on both sides.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import keras
@@ -46,10 +46,11 @@ __all__ = [
     "train",
 ]
 
-# Chosen by measurement (see the module's tests and the report that introduced it): with
-# these, build_model(None, 256) vs build_model(L2(L2_FACTOR), 256) gives a regularized gap at
-# most a fraction of the unregularized one over many data and init seeds, and one run takes
-# well under a second on 2 CPU cores.
+# Chosen by measurement on 2 CPU cores. With these, build_model(None, 256) vs
+# build_model(L2(0.3), 256) gives gaps 0.694 vs 0.156 (ratio 0.22) at the default seeds; over
+# 40 data seeds x 2-3 init seeds the ratio had mean 0.27, 95% of runs <= 0.5, max 0.71. One run
+# takes about 0.35 s (0.15 s of it tracing). L2_FACTOR is far from Keras' default 0.01 so a
+# student who hard-codes l2(0.01) does not match the reference.
 HIDDEN_UNITS = 256
 L2_FACTOR = 0.3
 EPOCHS = 3000
@@ -60,16 +61,26 @@ N_VAL = 500
 NOISE = 1.0
 DATA_SEED = 0
 INIT_SEED = 0
-# A correct submission needs gap_regularized <= MARGIN * gap_unregularized.
+# A correct submission needs gap_regularized <= MARGIN * gap_unregularized (measured 0.22;
+# a build_model that drops the regularizer gives exactly 1).
 MARGIN = 0.5
-# Matching the reference: |student - reference| <= ABS_TOL + REL_TOL * |reference|.
-REL_TOL = 0.05
-ABS_TOL = 1e-3
+# Matching the reference: |student - reference| <= ABS_TOL + REL_TOL * |reference|, per gap.
+# Training is chaotic: perturbing the initial weights by 1e-7 (relative) moved the gaps by up to
+# 16% (unregularized) and 18% (regularized), and so did oneDNN on vs off (2-6%). Equivalent
+# models rebuilt in the same process are bit-identical; wrong ones are 45% (L1 instead of L2)
+# to 120% (penalty on the wrong weights) off on the regularized gap.
+REL_TOL = 0.25
+ABS_TOL = 0.01
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
-    """A small regression set, float32 arrays of shape (n, 1)."""
+    """A small regression set: float32 inputs of shape (n, d), targets of shape (n, 1).
+
+    ``overfit_data`` makes d = 1 and read-only arrays.
+
+    Compared by identity (``eq=False``): array fields make field-wise ``==`` ambiguous.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -99,9 +110,9 @@ class GapOutcome:
 def overfit_data(seed: int = DATA_SEED, n_train: int = N_TRAIN, n_val: int = N_VAL) -> Dataset:
     """Noisy ``sin(3x)`` on [-1, 1]: few enough points that a wide net fits the noise.
 
-    Two variance reductions keep the gaps from hinging on a lucky draw (measured: without
-    them the regularized/unregularized gap ratio ranged 0.0-0.9 over seeds, with them
-    0.1-0.3): x is stratified (one uniform point per equal-width bin, so still uniform on
+    Two variance reductions keep the gaps from hinging on a lucky draw (measured over 10 data
+    seeds: a regularized/unregularized gap ratio of up to 0.80 without them, 0.45 with them):
+    x is stratified (one uniform point per equal-width bin, so still uniform on
     [-1, 1]), and each set's noise is standardized to mean 0 and standard deviation exactly
     NOISE (otherwise the train MSE floor alone moves by about NOISE**2 * sqrt(2 / n_train)).
     """
@@ -112,11 +123,11 @@ def overfit_data(seed: int = DATA_SEED, n_train: int = N_TRAIN, n_val: int = N_V
         z = rng.standard_normal(size=n)
         z = (z - z.mean()) / z.std()
         y = np.sin(3.0 * x) + NOISE * z
-        # Shuffle nothing: full-batch training does not see the order.
-        return (
-            x.reshape(n, 1).astype(np.float32),
-            y.reshape(n, 1).astype(np.float32),
-        )
+        # Read-only: one Dataset is shared by the reference's and the student's runs.
+        xs, ys = x.reshape(n, 1).astype(np.float32), y.reshape(n, 1).astype(np.float32)
+        xs.setflags(write=False)
+        ys.setflags(write=False)
+        return xs, ys
 
     # Train first, so n_val never changes the training points.
     x_train, y_train = draw(n_train)
@@ -180,8 +191,7 @@ def train(
     x = tf.constant(data.x_train, dtype=tf.float32)
     y = tf.constant(data.y_train, dtype=tf.float32)
 
-    @tf.function(reduce_retracing=True)
-    def run(steps: tf.Tensor) -> None:
+    def run_steps(steps: tf.Tensor) -> None:
         # One call runs `steps` epochs in-graph: Python is visited once per recorded point.
         for _ in tf.range(steps):
             with tf.GradientTape() as tape:
@@ -193,6 +203,9 @@ def train(
                     loss = loss + tf.add_n(penalties)
             grads = tape.gradient(loss, variables)
             optimizer.apply_gradients(zip(grads, variables, strict=True))
+
+    # `steps` is a tensor, so the chunk sizes share one trace (the last chunk may be shorter).
+    run: Callable[[tf.Tensor], None] = tf.function(run_steps, reduce_retracing=True)
 
     done = 0
     points = [0]

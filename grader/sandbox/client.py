@@ -214,9 +214,17 @@ class Worker:
         if not reply.get("ok"):
             raw_error = reply.get("error")
             error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-            self._import_error = StudentImportError(
+            text = (
                 f"{self.module}.py could not be imported: "
-                f"{error.get('type', 'Error')}: {error.get('message', '')}",
+                f"{error.get('type', 'Error')}: {error.get('message', '')}"
+            )
+            if "tf_keras" in str(error.get("message", "")):
+                text += (
+                    " tf_keras (Keras 2) is not supported: use `import keras` or "
+                    "`from tensorflow import keras` (Keras 3)."
+                )
+            self._import_error = StudentImportError(
+                text,
                 kind="import",
                 details=str(error.get("traceback", "")),
             )
