@@ -445,7 +445,7 @@ def test_grades_csv(tmp_path: Path, run: RunResult) -> None:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == ["student", "score", "max_score", "status", *FUNCTIONS]
+    assert reader.fieldnames == ["student", "score", "max_score", *FUNCTIONS, "status"]
     assert [row["student"] for row in rows] == ["alice", "Bob O'Brien", "dave"]
     assert rows[1] == {
         "student": "Bob O'Brien",

@@ -20,11 +20,11 @@ def _number(value: float) -> str:
 
 
 def write_grades_csv(run: RunResult, path: Path) -> None:
-    """Write ``student, score, max_score, status, <function>...`` rows sorted by student."""
+    """Write ``student, score, max_score, <function>..., status`` rows sorted by student."""
     functions = list(run.functions)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(["student", "score", "max_score", "status", *functions])
+    writer.writerow(["student", "score", "max_score", *functions, "status"])
     # Case-blind, so "bob" sits next to "Bob" rather than after every capital.
     for student in sorted(run.students, key=lambda s: (s.student.casefold(), s.student)):
         by_function = student.points_by_function(functions)
@@ -33,8 +33,8 @@ def write_grades_csv(run: RunResult, path: Path) -> None:
                 student.student,
                 _number(student.score),
                 _number(student.max_score),
-                student.status,
                 *(_number(by_function[name]) for name in functions),
+                student.status,
             ]
         )
     atomic_write_text(path, buffer.getvalue())
