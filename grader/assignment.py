@@ -29,6 +29,7 @@ from typing import Any
 
 from grader.errors import AssignmentError, UsageError
 from grader.paths import project_root
+from grader.results import CheckResult, CheckStatus
 from grader.sandbox.client import Limits
 
 __all__ = ["VISIBILITIES", "Assignment", "CheckSpec", "available_assignments", "load_assignment"]
@@ -66,6 +67,23 @@ class Assignment:
 
     def check_files(self) -> list[Path]:
         return sorted(self.directory.glob("test_*.py"))
+
+    def unrun_checks(self, status: CheckStatus, message: str) -> tuple[CheckResult, ...]:
+        """Every check with no points and the same status: for a submission whose checks
+        could not run at all."""
+        return tuple(
+            CheckResult(
+                name=spec.name,
+                function=spec.function,
+                description=spec.description,
+                points=0.0,
+                max_points=spec.points,
+                status=status,
+                message=message,
+                visibility=spec.visibility,
+            )
+            for spec in self.checks
+        )
 
     def spec(self, name: str) -> CheckSpec | None:
         for check in self.checks:

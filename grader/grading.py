@@ -41,26 +41,17 @@ def score_of(checks: list[CheckResult]) -> tuple[float, float]:
 
 def invalid_result(assignment: Assignment, submission: Submission, reason: str) -> StudentResult:
     """A submission that cannot be graded at all: every check failed, the reason once."""
-    checks = [
-        CheckResult(
-            name=spec.name,
-            function=spec.function,
-            description=spec.description,
-            points=0.0,
-            max_points=spec.points,
-            status="failed",
-            message="This check could not run: the submission could not be read "
-            "(the reason is shown at the top).",
-            visibility=spec.visibility,
-        )
-        for spec in assignment.checks
-    ]
+    checks = assignment.unrun_checks(
+        "failed",
+        "This check could not run: the submission could not be read "
+        "(the reason is shown at the top).",
+    )
     return StudentResult(
         student=submission.student,
         score=0.0,
         max_score=assignment.max_score,
         status="invalid",
-        checks=tuple(checks),
+        checks=checks,
         error=reason,
         source=submission.display_path,
         fingerprint=fingerprint(submission.path),

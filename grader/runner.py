@@ -25,7 +25,7 @@ from grader.paths import project_root
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import feedback_filename, write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
-from grader.results import CheckResult, RunResult, StudentResult
+from grader.results import RunResult, StudentResult
 from grader.sandbox.client import Limits
 from grader.submissions import Submission
 
@@ -67,18 +67,8 @@ def _grade_task(name: str, root: str, submission: Submission, limits: Limits | N
 
 def grader_fault_result(assignment: Assignment, submission: Submission, why: str) -> StudentResult:
     """The grading process itself died: nothing counts, the instructor is told."""
-    checks = tuple(
-        CheckResult(
-            name=spec.name,
-            function=spec.function,
-            description=spec.description,
-            points=0.0,
-            max_points=spec.points,
-            status="error",
-            message="The grader could not run this check. This does not count against you.",
-            visibility=spec.visibility,
-        )
-        for spec in assignment.checks
+    checks = assignment.unrun_checks(
+        "error", "The grader could not run this check. This does not count against you."
     )
     return StudentResult(
         student=submission.student,

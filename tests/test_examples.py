@@ -197,3 +197,27 @@ def test_usage_errors_exit_2(tmp_path):
     proc = run_grader(empty, tmp_path / "out")
     assert proc.returncode == 2
     assert "No submissions found" in proc.stderr
+
+
+def test_unreadable_submissions_are_reported_not_dropped(tmp_path):
+    subset = tmp_path / "class"
+    (subset / "bob").mkdir(parents=True)
+    (subset / "bob" / "reg.py").write_text("x = 1\n")
+    (subset / "nina.ipynb").write_text("{}")
+    (subset / "dup").mkdir()
+    (subset / "dup" / "regularization.py").write_text("")
+    (subset / "dup.py").write_text("")
+    out = tmp_path / "out"
+    proc = run_grader(subset, out, "--workers", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    students = by_student(json.loads((out / "results.json").read_text()))
+    assert {s: r["status"] for s, r in students.items()} == dict.fromkeys(
+        ["bob", "dup", "nina"], "invalid"
+    )
+    assert "found reg.py" in students["bob"]["error"]
+    assert "not supported yet" in students["nina"]["error"]
+    assert "More than one submission" in students["dup"]["error"]
+    for record in students.values():
+        assert record["score"] == 0
+        assert {c["status"] for c in record["checks"]} == {"failed"}
+        assert (out / "feedback" / f"{record['student']}.html").is_file()
