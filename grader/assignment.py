@@ -129,10 +129,17 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
                 limits_table.get("submission_timeout", defaults.submission_timeout)
             ),
             output_bytes=int(limits_table.get("output_bytes", defaults.output_bytes)),
+            memory_mb=int(limits_table.get("memory_mb", defaults.memory_mb)),
         )
     except (TypeError, ValueError) as exc:
         raise AssignmentError(f"{toml_path}: [limits] values must be numbers ({exc}).") from exc
-    for key in ("call_timeout", "import_timeout", "submission_timeout", "output_bytes"):
+    for key in (
+        "call_timeout",
+        "import_timeout",
+        "submission_timeout",
+        "output_bytes",
+        "memory_mb",
+    ):
         value = getattr(limits, key)
         if not math.isfinite(value) or value <= 0:
             raise AssignmentError(f"{toml_path}: [limits] {key} must be a positive number.")

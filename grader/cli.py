@@ -10,6 +10,7 @@ import ast
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from grader import __version__
 from grader.assignment import Assignment, available_assignments, load_assignment
 from grader.errors import AssignmentError, GraderError, UsageError
 from grader.results import StudentResult
-from grader.sandbox.client import Limits
+from grader.sandbox.isolation import LEVELS, Isolation, describe, detect, require
 
 __all__ = ["main"]
 
@@ -74,24 +75,49 @@ def main() -> None:
     help="Submissions graded in parallel (default: the number of cores).",
 )
 @click.option("--call-timeout", type=click.FloatRange(min=0.1), help="Seconds per call.")
+@click.option("--import-timeout", type=click.FloatRange(min=1), help="Seconds to import a module.")
 @click.option("--submission-timeout", type=click.FloatRange(min=1), help="Seconds per student.")
+@click.option("--memory-mb", type=click.IntRange(min=256), help="Memory per student's worker.")
+@click.option("--output-bytes", type=click.IntRange(min=0), help="Printed output kept per student.")
+@click.option(
+    "--strict",
+    type=click.Choice(LEVELS),
+    help="Refuse to run unless student code is isolated at least this strongly.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Grade every submission again, even those already graded in --out.",
+)
 def run(
     submissions: Path,
     assignment_name: str | None,
     out_dir: Path,
     workers: int | None,
     call_timeout: float | None,
+    import_timeout: float | None,
     submission_timeout: float | None,
+    memory_mb: int | None,
+    output_bytes: int | None,
+    strict: str | None,
+    force: bool,
 ) -> None:
-    """Grade every submission in SUBMISSIONS."""
-    from grader.runner import ISOLATION, RunOptions, grade_class
+    """Grade every submission in SUBMISSIONS.
+
+    A run into an --out folder that holds an earlier (even interrupted) run's results
+    keeps those of unchanged submissions, unless --force.
+    """
+    from grader.runner import RunOptions, grade_class, plan_run
     from grader.submissions import discover
 
     try:
         assignment = _pick_assignment(assignment_name)
         found = discover(submissions, assignment.module)
+        level = detect()
+        require(level, strict)
     except GraderError as exc:
         _usage_exit(exc)
+    isolation = Isolation(level, hidden=(submissions.resolve(), out_dir.resolve()))
     if not found.submissions:
         _usage_exit(
             UsageError(
@@ -99,14 +125,31 @@ def run(
                 f"{assignment.module}.py or <student>.py."
             )
         )
-    limits = _limits(assignment.limits, call_timeout, submission_timeout)
+    limits = replace(
+        assignment.limits,
+        call_timeout=call_timeout or assignment.limits.call_timeout,
+        import_timeout=import_timeout or assignment.limits.import_timeout,
+        submission_timeout=submission_timeout or assignment.limits.submission_timeout,
+        memory_mb=memory_mb or assignment.limits.memory_mb,
+        output_bytes=assignment.limits.output_bytes if output_bytes is None else output_bytes,
+    )
     workers = workers or os.cpu_count() or 1
     console.print(
         f"Grading {len(found.submissions)} submissions of [bold]{assignment.title}[/] "
-        f"with {workers} workers (isolation: {ISOLATION})."
+        f"with {workers} workers."
     )
+    console.print(f"Isolation: {describe(level)}.")
     for name in found.ignored:
         console.print(f"[yellow]Ignored[/] {name}: not a submission.")
+    options = RunOptions(
+        out_dir=out_dir, workers=workers, limits=limits, isolation=isolation, force=force
+    )
+    plan = plan_run(assignment, list(found.submissions), options)
+    if plan.done:
+        console.print(
+            f"Resuming: {len(plan.done)} already graded, {len(plan.todo)} to grade "
+            f"(results kept from {out_dir}; --force grades everyone again)."
+        )
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -116,7 +159,7 @@ def run(
         transient=False,
     )
     with progress:
-        task = progress.add_task("Grading", total=len(found.submissions))
+        task = progress.add_task("Grading", total=len(plan.todo))
 
         def advance(result: StudentResult) -> None:
             progress.update(task, advance=1, description=f"Graded {result.student}")
@@ -125,8 +168,9 @@ def run(
             result = grade_class(
                 assignment,
                 list(found.submissions),
-                RunOptions(out_dir=out_dir, workers=workers, limits=limits),
+                options,
                 progress=advance,
+                plan=plan,
             )
         except GraderError as exc:
             console.print(f"[red]The grader failed:[/] {exc}")
@@ -150,15 +194,6 @@ def run(
 
 def _first(student: StudentResult) -> str:
     return (student.error or "").strip().splitlines()[0][:80] if student.error else ""
-
-
-def _limits(base: Limits, call: float | None, submission: float | None) -> Limits:
-    return Limits(
-        call_timeout=call or base.call_timeout,
-        import_timeout=base.import_timeout,
-        submission_timeout=submission or base.submission_timeout,
-        output_bytes=base.output_bytes,
-    )
 
 
 def _usage_exit(exc: Exception) -> Any:
@@ -191,7 +226,9 @@ def validate(name: str) -> None:
             console.print(f"[red]✗[/] {problems[-1]}")
             continue
         with tempfile.TemporaryDirectory():
-            result = grade_submission(assignment, Submission(label, path, path.name))
+            result = grade_submission(
+                assignment, Submission(label, path, path.name), isolation=Isolation(detect())
+            )
         errors = [c.name for c in result.checks if c.status == "error"]
         ok = (
             result.score == assignment.max_score

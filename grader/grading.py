@@ -22,6 +22,7 @@ from grader.modules import reference_for, submission_proxy
 from grader.pytest_plugin import GradingPlugin
 from grader.results import CheckResult, StudentResult, StudentStatus
 from grader.sandbox.client import Limits, Worker
+from grader.sandbox.isolation import Isolation
 from grader.submissions import Submission
 
 __all__ = ["fingerprint", "grade_submission", "invalid_result", "score_of"]
@@ -59,7 +60,10 @@ def invalid_result(assignment: Assignment, submission: Submission, reason: str) 
 
 
 def grade_submission(
-    assignment: Assignment, submission: Submission, limits: Limits | None = None
+    assignment: Assignment,
+    submission: Submission,
+    limits: Limits | None = None,
+    isolation: Isolation | None = None,
 ) -> StudentResult:
     """Run every check of ``assignment`` against one submission."""
     started = time.monotonic()
@@ -70,10 +74,13 @@ def grade_submission(
     import keras
 
     keras.backend.clear_session()  # keep a long-lived grading process from growing
-    with Worker(submission.path, assignment.module, limits or assignment.limits) as worker:
+    worker = Worker(submission.path, assignment.module, limits or assignment.limits, isolation)
+    try:
         plugin = GradingPlugin(assignment, submission_proxy(worker), reference.proxy)
         exit_code = _run_pytest(assignment, plugin)
-        output = worker.output()
+    finally:
+        worker.close()
+    output = worker.output()  # complete once the worker is gone
     checks = plugin.results()
     status: StudentStatus = "graded"
     error = None

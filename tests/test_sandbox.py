@@ -344,7 +344,9 @@ def test_output_beyond_the_limit_is_truncated_with_a_note(tmp_path):
     with Worker(path, MODULE, limits) as worker:
         assert worker.call("f").value == 1
         output = worker.output()
-    assert output == "x" * 300 + "\n[output truncated after 300 bytes]"
+    assert output.startswith("x" * 300 + "\n[output truncated: ")
+    assert "after the first 300 were not kept]" in output
+    assert "x" * 301 not in output
 
 
 # -- hangs and crashes ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.checks import as_float, expect, expect_close, fail, memo
 from grader.checks import training as T
-from grader.checks.models import dense_stack, rebuild, regularizer
+from grader.checks.models import dense_stack, expect_input_dim, rebuild, regularizer
 
 GAP_HINT = (
     "use the mean squared error of the model's predictions on each set: Keras 3's "
@@ -60,8 +60,10 @@ def _experiment(module) -> dict[str, T.GapOutcome]:
         label = "None" if reg is None else f"L2({T.L2_FACTOR})"
         call = f"build_model({label}, hidden_units={T.HIDDEN_UNITS})"
         answer = module.build_model(reg, hidden_units=T.HIDDEN_UNITS)
+        model = rebuild(answer, call)
+        expect_input_dim(model, data.x_train.shape[1], f"`{call}`")
         outcomes[name] = T.gap_experiment(
-            rebuild(answer, call),
+            model,
             data,
             epochs=T.EPOCHS,
             learning_rate=T.LEARNING_RATE,

@@ -9,6 +9,7 @@ from grader.checks.models import (
     DenseSummary,
     dense_layers,
     describe_factors,
+    expect_input_dim,
     layer_summary,
     rebuild,
     regularizer,
@@ -136,6 +137,7 @@ def test_build_model_loss_includes_penalty(submission, reference):
     call = f"build_model(L2({strength}), hidden_units=8)"
     got = submission.build_model(reg, hidden_units=8)
     model = rebuild(got, call)
+    expect_input_dim(model, 1, f"`{call}`")
     if not getattr(model, "compiled", False):
         raise fail(f"`{call}` to return a compiled model", "a model that was never compiled")
     rng = np.random.default_rng(3)

@@ -3,7 +3,8 @@
 Regularizers are compared by their effective factors, so ``L2(0.05)``, ``l2(0.05)``,
 ``"l2"`` with the default and ``L1L2(l1=0, l2=0.05)`` are all the same L2 penalty.
 Models are rebuilt here from config and weights only after the config is checked to
-name nothing outside Keras, and with Keras's safe mode (no Lambda code).
+name nothing outside Keras and to be small enough, and with Keras's safe mode (no Lambda
+code); a model that was never built, or is too large once built, is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from grader.errors import StudentError
 from grader.sandbox.wire import KerasObject
 
 __all__ = [
+    "MAX_REBUILT_PARAMETERS",
     "DenseSummary",
     "Factors",
     "check_config",
@@ -27,6 +29,8 @@ __all__ = [
     "dense_stack",
     "dense_summary",
     "describe_factors",
+    "estimated_parameters",
+    "expect_input_dim",
     "layer_summary",
     "rebuild",
     "regularizer",
@@ -45,6 +49,13 @@ _REGULARIZER_DEFAULTS = {
 }
 _FORBIDDEN_CLASSES = frozenset(["Lambda", "TFSMLayer", "__lambda__"])
 _MAX_UNITS = 100_000
+# The models the grader rebuilds are the course's: thousands of parameters. A model that
+# comes from a student and is much bigger would cost the grading process its memory to
+# rebuild and its time to train (no time limit runs there), so it is refused: estimated
+# from the config before Keras allocates anything, and counted once it is built.
+MAX_REBUILT_PARAMETERS = 1_000_000
+_SIZE_KEYS = ("units", "filters", "input_dim", "output_dim")
+_SHAPE_KEYS = ("batch_shape", "input_shape", "build_input_shape", "shape")
 
 
 @dataclass(frozen=True)
@@ -183,6 +194,65 @@ def check_config(value: Any, path: str = "") -> None:
             check_config(item, path)
 
 
+def estimated_parameters(config: Any) -> int:
+    """An upper bound on the weights of the Dense, convolution and embedding layers a
+    config describes, from its numbers alone: every layer's input is taken to be as wide
+    as the widest size (or whole shape) the config names anywhere."""
+    sizes: list[int] = [1]
+    layers: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            layers.append(value)
+            sizes.extend(value[k] for k in _SIZE_KEYS if type(value.get(k)) is int)
+            for key in _SHAPE_KEYS:
+                shape = value.get(key)
+                if isinstance(shape, list):
+                    dims = [n for n in shape if type(n) is int]
+                    sizes.extend(dims)
+                    sizes.append(math.prod(dims))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(config)
+    widest = max(sizes) + 1  # + 1: the bias
+    total = 0
+    for layer in layers:
+        units, filters = layer.get("units"), layer.get("filters")
+        if type(units) is int:
+            total += units * widest
+        if type(filters) is int:
+            kernel = layer.get("kernel_size")
+            cells = kernel if type(kernel) is int else 1
+            if isinstance(kernel, list) and all(type(k) is int for k in kernel):
+                cells = math.prod(kernel)
+            total += filters * cells * widest
+        rows, columns = layer.get("input_dim"), layer.get("output_dim")
+        if type(rows) is int and type(columns) is int:
+            total += rows * columns
+    return total
+
+
+def _too_big(what: str, parameters: int) -> StudentError:
+    return StudentError(
+        f"The model returned by {what} is too large to rebuild: about {parameters:,} "
+        f"parameters, where the grader rebuilds models of at most "
+        f"{MAX_REBUILT_PARAMETERS:,}.",
+        kind="bad_return",
+    )
+
+
+def _has_input_shape(model: Any) -> bool:
+    try:
+        model.input_shape  # noqa: B018 - raises for a model that was never built
+    except (AttributeError, ValueError):
+        return False
+    return bool(model.built)
+
+
 def rebuild(obj: KerasObject, what: str) -> Any:
     """A live Keras model (compiled if it was) from a model that crossed the wire."""
     import keras
@@ -191,6 +261,9 @@ def rebuild(obj: KerasObject, what: str) -> Any:
         found = obj.kind if isinstance(obj, KerasObject) else type(obj).__name__
         raise fail(f"{what} to return a keras Model", f"a {found}")
     check_config(obj.config)
+    estimate = estimated_parameters(obj.config)
+    if estimate > MAX_REBUILT_PARAMETERS:
+        raise _too_big(what, estimate)
     try:
         model = keras.saving.deserialize_keras_object(copy.deepcopy(obj.config), safe_mode=True)
         if obj.weights:
@@ -203,6 +276,16 @@ def rebuild(obj: KerasObject, what: str) -> Any:
         ) from None
     if not isinstance(model, keras.Model):
         raise fail(f"{what} to return a keras Model", f"a {type(model).__name__}")
+    # A model that was never built has no input shape and no weights: checks cannot
+    # inspect it, and what they would do with it would fail as the grader's fault.
+    if not _has_input_shape(model):
+        raise fail(
+            f"{what} to return a built model with an input shape",
+            "a model that was never built (no Input, no weights)",
+            "start the model with keras.Input((input_dim,)).",
+        )
+    if model.count_params() > MAX_REBUILT_PARAMETERS:
+        raise _too_big(what, model.count_params())
     return model
 
 
@@ -275,3 +358,15 @@ def dense_stack(
     )
     model.compile(optimizer="adam", loss="mse")
     return to_wire(model)
+
+
+def expect_input_dim(model: Any, dim: int, what: str) -> None:
+    """Fail (as the student's mistake) before the grader feeds ``dim``-feature data to a
+    rebuilt model that cannot take it: inside Keras that would be a grader error."""
+    shape = tuple(getattr(model, "input_shape", ()) or ())
+    if shape != (None, dim):
+        raise fail(
+            f"{what} to take inputs of shape (None, {dim})",
+            f"input shape {shape}",
+            "start the model with keras.Input((input_dim,)) and pass input_dim on.",
+        )

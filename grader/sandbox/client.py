@@ -15,10 +15,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from grader.errors import (
     StudentCrash,
@@ -27,6 +28,7 @@ from grader.errors import (
     StudentTimeout,
 )
 from grader.sandbox import wire
+from grader.sandbox.isolation import Isolation, wrap_command
 
 __all__ = ["CallResult", "Limits", "Worker"]
 
@@ -46,6 +48,7 @@ class Limits:
     import_timeout: float = 120.0
     submission_timeout: float = 900.0
     output_bytes: int = 20_000
+    memory_mb: int = 2048
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,19 @@ def worker_environment() -> dict[str, str]:
 class Worker:
     """One student's module, loaded in a separate process and called over pipes."""
 
-    def __init__(self, source: Path, module: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        module: str,
+        limits: Limits | None = None,
+        isolation: Isolation | None = None,
+    ) -> None:
         self.source = source
         self.module = module
         self.limits = limits or Limits()
+        self.isolation = isolation or Isolation()
         self._scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-        self._output_path = self._scratch / "output.txt"
+        self._output = _OutputCollector(self.limits.output_bytes)
         self._process: subprocess.Popen[bytes] | None = None
         self._request_fd = -1
         self._reply_fd = -1
@@ -102,34 +112,42 @@ class Worker:
 
     def _start(self) -> None:
         home = self._scratch / "home"
-        home.mkdir(exist_ok=True)
         code = self._scratch / "code"
-        code.mkdir(exist_ok=True)
         target = code / f"{self.module}.py"
-        shutil.copyfile(self.source, target)
+        source = self.source.read_bytes()
+        try:
+            _prepare_scratch(home, code, target.name, source)
+        except OSError as exc:
+            raise StudentCrash(
+                f"The worker's folder could not be prepared (the previous worker changed "
+                f"it): {exc.strerror or exc}.",
+                kind="crash",
+            ) from None
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         env = worker_environment()
         env["HOME"] = str(home)
-        output = open(self._output_path, "ab")  # noqa: SIM115 - handed to the child
+        command = [
+            *(sys.executable, "-I", "-u", "-c", _BOOT, _GRADER_PARENT),
+            *(str(request_r), str(reply_w), self.module, str(target)),
+            *(str(self.limits.memory_mb), str(int(self.limits.submission_timeout) + 60)),
+        ]
         try:
             self._process = subprocess.Popen(
-                [
-                    *(sys.executable, "-I", "-u", "-c", _BOOT, _GRADER_PARENT),
-                    *(str(request_r), str(reply_w), self.module, str(target)),
-                ],
+                wrap_command(command, self.isolation, self._scratch),
                 pass_fds=(request_r, reply_w),
                 stdin=subprocess.DEVNULL,
-                stdout=output,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=code,
                 env=env,
                 start_new_session=True,
             )
         finally:
-            output.close()
             os.close(request_r)
             os.close(reply_w)
+        if self._process.stdout is not None:
+            self._output.follow(self._process.stdout)
         self._request_fd, self._reply_fd = request_w, reply_r
 
     def _stop(self) -> None:
@@ -316,14 +334,72 @@ class Worker:
 
     def output(self) -> str:
         """What the student's code printed, truncated to the output limit."""
-        try:
-            with open(self._output_path, "rb") as handle:
-                data = handle.read(self.limits.output_bytes + 1)
-        except OSError:
-            return ""
-        text = data[: self.limits.output_bytes].decode("utf-8", errors="replace")
-        if len(data) > self.limits.output_bytes:
-            text += f"\n[output truncated after {self.limits.output_bytes} bytes]"
+        return self._output.text()
+
+
+def _prepare_scratch(home: Path, code: Path, name: str, source: bytes) -> None:
+    """Fresh ``home`` and ``code`` folders and the student's source in ``code``.
+
+    The scratch folder is writable from inside the sandbox, and this runs again when a
+    worker restarts: the previous worker may have replaced anything in it with a symlink
+    to a file outside (a classmate's submission, the grader's own code), to have this
+    trusted process write over it. So nothing found there is reused or followed: both
+    folders are removed (rmtree does not follow links) and made anew, and the source is
+    created, never overwritten, through a handle on the new folder that refuses links.
+    """
+    for folder in (home, code):
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+    directory = os.open(code, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        handle = os.open(name, flags, 0o644, dir_fd=directory)
+    finally:
+        os.close(directory)
+    with os.fdopen(handle, "wb") as out:
+        out.write(source)
+
+
+class _OutputCollector:
+    """Keeps the first ``limit`` bytes a worker prints and drains the rest, so a student
+    printing without end neither blocks on a full pipe nor fills a disk."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._chunks: list[bytes] = []
+        self._kept = 0
+        self._dropped = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def follow(self, stream: IO[bytes]) -> None:
+        thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        with stream:
+            while chunk := os.read(stream.fileno(), 65536):
+                with self._lock:
+                    room = self.limit - self._kept
+                    if room > 0:
+                        self._chunks.append(chunk[:room])
+                        self._kept += min(room, len(chunk))
+                    self._dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        for thread in self._threads:
+            thread.join(timeout=2)
+        with self._lock:
+            text = b"".join(self._chunks).decode("utf-8", errors="replace")
+            if self._dropped:
+                text += (
+                    f"\n[output truncated: {self._dropped} more bytes after the first "
+                    f"{self.limit} were not kept]"
+                )
         return text
 
 

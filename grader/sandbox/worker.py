@@ -118,9 +118,23 @@ def _failure(kind: str, type_name: str, message: str, tb: str) -> dict[str, Any]
     }
 
 
+def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
+    # Set before the student's module is imported; hard limits, so an unprivileged
+    # worker cannot raise them again.
+    import resource
+
+    memory = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     request_fd, reply_fd, module_name, source = int(args[0]), int(args[1]), args[2], args[3]
+    if len(args) >= 6:
+        _limit_resources(memory_mb=int(args[4]), cpu_seconds=int(args[5]))
     requests = os.fdopen(request_fd, "rb", buffering=0)
     replies = os.fdopen(reply_fd, "wb")
     sys.stdin = open(os.devnull)  # noqa: SIM115 - a student input() must not block
