@@ -15,30 +15,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from regularization_checks import CHECKS
+from regularization_checks import EVERY_CHECK as EVERY_CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "submissions"
-ALL_CHECKS = {
-    "l2_dense": ["test_l2_dense_defaults", "test_l2_dense_arguments"],
-    "l1_dense": ["test_l1_dense_defaults", "test_l1_dense_arguments"],
-    "l1_l2_dense": ["test_l1_l2_dense_defaults", "test_l1_l2_dense_arguments"],
-    "build_model": [
-        "test_build_model_structure",
-        "test_build_model_regularizer",
-        "test_build_model_compiled",
-        "test_build_model_loss_includes_penalty",
-        "test_regularization_shrinks_gap",
-    ],
-    "penalty": [
-        "test_penalty_unregularized",
-        "test_penalty_single_layer",
-        "test_penalty_several_layers",
-    ],
-    "regularized_loss": ["test_regularized_loss_value", "test_regularized_loss_gradient"],
-    "validation_gap": ["test_validation_gap_unregularized", "test_validation_gap_regularized"],
-    "compare": ["test_compare_returns_gaps", "test_compare_matches_reference"],
-}
-EVERY_CHECK = {name for names in ALL_CHECKS.values() for name in names}
+ALL_CHECKS = CHECKS
+EVERY_CHECK = set(EVERY_CHECKS)
 UNFINISHED = set(ALL_CHECKS["l1_l2_dense"]) | {
     name
     for function in ("build_model", "penalty", "regularized_loss", "validation_gap", "compare")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from regularization_checks import CHECKS, EVERY_CHECK, POINTS
 
 from grader.checks.models import rebuild
 from grader.errors import CheckFailed, StudentError
@@ -60,30 +61,6 @@ NEEDS_BUBBLEWRAP = (
     "the hostile corpus needs bubblewrap isolation (apt-get install bubblewrap); without "
     "it, student code can reach the network and the file system"
 )
-
-CHECKS = {
-    "l2_dense": ["test_l2_dense_defaults", "test_l2_dense_arguments"],
-    "l1_dense": ["test_l1_dense_defaults", "test_l1_dense_arguments"],
-    "l1_l2_dense": ["test_l1_l2_dense_defaults", "test_l1_l2_dense_arguments"],
-    "build_model": [
-        "test_build_model_structure",
-        "test_build_model_regularizer",
-        "test_build_model_compiled",
-        "test_build_model_loss_includes_penalty",
-        "test_regularization_shrinks_gap",
-    ],
-    "penalty": [
-        "test_penalty_unregularized",
-        "test_penalty_single_layer",
-        "test_penalty_several_layers",
-    ],
-    "regularized_loss": ["test_regularized_loss_value", "test_regularized_loss_gradient"],
-    "validation_gap": ["test_validation_gap_unregularized", "test_validation_gap_regularized"],
-    "compare": ["test_compare_returns_gaps", "test_compare_matches_reference"],
-}
-POINTS = {"l2_dense": 2, "l1_dense": 2, "l1_l2_dense": 2, "build_model": 9, "penalty": 5}
-POINTS |= {"regularized_loss": 4, "validation_gap": 3, "compare": 3}
-EVERY_CHECK = [name for names in CHECKS.values() for name in names]
 
 
 def broken(*functions: str, status: str = "failed") -> dict[str, str]:
