@@ -35,10 +35,10 @@ def _check_gap(submission, reference, reg, label: str, seed: int) -> None:
         lambda: dense_stack([(32, "relu", reg), (1, "linear", None)], input_dim=1, seed=seed),
     )
     data = memo("gap-data", _gap_data)
-    call = f"validation_gap(model, ...) for {label}"
-    got = as_float(submission.validation_gap(model, *data), f"`{call}`")
+    call = f"`validation_gap(model, ...)` for {label}"
+    got = as_float(submission.validation_gap(model, *data), call)
     want = as_float(reference.validation_gap(model, *data), "the reference gap")
-    expect_close(got, want, f"`{call}`", rel=1e-4, abs_tol=1e-5, hint=GAP_HINT)
+    expect_close(got, want, call, rel=1e-4, abs_tol=1e-5, hint=GAP_HINT)
 
 
 def test_validation_gap_unregularized(submission, reference):

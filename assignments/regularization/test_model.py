@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import expect_close, fail
+from grader.checks import expect_close, fail, memo
 from grader.checks.models import (
     DenseSummary,
     dense_layers,
@@ -28,10 +28,16 @@ def _describe(summary: DenseSummary) -> str:
     return text
 
 
+def _reference_structure(want: object, call: str) -> tuple[tuple[int | None, ...], list]:
+    model = rebuild(want, call)
+    return tuple(model.input_shape), _layers(model)
+
+
 def check_structure(got: object, want: object, call: str) -> None:
-    mine_model, ref_model = rebuild(got, call), rebuild(want, call)
-    mine, ref = _layers(mine_model), _layers(ref_model)
-    ref_shape = tuple(ref_model.input_shape)
+    mine_model = rebuild(got, call)
+    mine = _layers(mine_model)
+    # The reference's side is the same for every student: rebuild it once per process.
+    ref_shape, ref = memo(f"structure {call}", lambda: _reference_structure(want, call))
     if tuple(mine_model.input_shape) != ref_shape:
         raise fail(
             f"`{call}` should take inputs of shape {ref_shape}",

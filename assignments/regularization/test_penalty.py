@@ -31,13 +31,13 @@ def _data(input_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_penalty(submission, reference, model: KerasObject, label: str) -> None:
-    call = f"penalty(model) for {label}"
-    got = as_float(submission.penalty(model), f"`{call}`")
+    call = f"`penalty(model)` for {label}"
+    got = as_float(submission.penalty(model), call)
     want = float(reference.penalty(model))
     expect_close(
         got,
         want,
-        f"`{call}`",
+        call,
         rel=1e-4,
         abs_tol=1e-6,
         hint="add l1 * sum(|W|) + l2 * sum(W**2) for the kernel of every layer that has a "
@@ -71,28 +71,28 @@ LOSS_HINT = (
 def test_regularized_loss_value(submission, reference):
     for label, model, input_dim, seed in _loss_cases():
         x, y = _data(input_dim, seed)
-        call = f"regularized_loss(model, x, y) for {label}"
-        got = as_float(submission.regularized_loss(model, x, y), f"`{call}`")
+        call = f"`regularized_loss(model, x, y)` for {label}"
+        got = as_float(submission.regularized_loss(model, x, y), call)
         want = as_float(reference.regularized_loss(model, x, y), "the reference loss")
-        expect_close(got, want, f"`{call}`", rel=1e-4, abs_tol=1e-6, hint=LOSS_HINT)
+        expect_close(got, want, call, rel=1e-4, abs_tol=1e-6, hint=LOSS_HINT)
 
 
 def test_regularized_loss_gradient(submission, reference):
     for label, model, input_dim, seed in _loss_cases():
         x, y = _data(input_dim, seed)
-        call = f"regularized_loss(model, x, y) for {label}"
+        call = f"`regularized_loss(model, x, y)` for {label}"
         got = submission.call_with_gradients("regularized_loss", model, x, y)
         want = reference.call_with_gradients("regularized_loss", model, x, y)
         if not isinstance(got.value, TensorValue):
             raise fail(
-                f"`{call}` to return a TensorFlow tensor that can be differentiated",
+                f"{call} to return a TensorFlow tensor that can be differentiated",
                 f"a {type(got.value).__name__}",
                 LOSS_HINT,
             )
         grads, ref_grads = got.gradients or [], want.gradients or []
         if all(g is None for g in grads):
             raise fail(
-                f"`{call}` to be differentiable with respect to the model's weights",
+                f"{call} to be differentiable with respect to the model's weights",
                 "no gradient at all: the result is not connected to the weights",
                 LOSS_HINT,
             )
@@ -102,7 +102,7 @@ def test_regularized_loss_gradient(submission, reference):
             layer = index // 2 + 1
             if g is None or not np.allclose(g.array, r.array, rtol=1e-3, atol=1e-5):
                 raise fail(
-                    f"the gradient of `{call}` with respect to layer {layer}'s kernel to "
+                    f"the gradient of {call} with respect to layer {layer}'s kernel to "
                     "include the penalty's gradient",
                     "a different gradient" if g is not None else "no gradient for that kernel",
                     "a penalty added as a constant (a float or numpy value) has no gradient: "

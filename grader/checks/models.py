@@ -154,7 +154,7 @@ def _summary_from_config(config: dict[str, Any]) -> DenseSummary:
     )
 
 
-def check_config(value: Any, path: str = "") -> None:
+def check_config(value: Any) -> None:
     """Refuse configs that name code outside Keras before Keras sees them."""
     if isinstance(value, dict):
         module = value.get("module")
@@ -187,11 +187,11 @@ def check_config(value: Any, path: str = "") -> None:
                 "rebuilds.",
                 kind="bad_return",
             )
-        for key, item in value.items():
-            check_config(item, f"{path}.{key}")
+        for item in value.values():
+            check_config(item)
     elif isinstance(value, list):
         for item in value:
-            check_config(item, path)
+            check_config(item)
 
 
 def estimated_parameters(config: Any) -> int:

@@ -94,7 +94,6 @@ class Worker:
         self._request_fd = -1
         self._reply_fd = -1
         self._import_error: StudentImportError | None = None
-        self._started_at = time.monotonic()
         self._used = 0.0
         self.restarts = 0
 
