@@ -27,7 +27,7 @@ from grader.submissions import MAX_SOURCE_BYTES, Discovery, Submission, discover
 
 MODULE = "regularization"
 ROOT = Path(__file__).resolve().parents[1]
-ALICE = ROOT / "examples" / "submissions" / "alice"
+ALICE = ROOT / "examples" / "regularization" / "alice"
 GOOD = b"def l2_dense(units):\n    return None\n"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -19,7 +19,7 @@ from regularization_checks import CHECKS
 from regularization_checks import EVERY_CHECK as EVERY_CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "submissions"
+EXAMPLES = ROOT / "examples" / "regularization"
 ALL_CHECKS = CHECKS
 EVERY_CHECK = set(EVERY_CHECKS)
 UNFINISHED = set(ALL_CHECKS["l1_l2_dense"]) | {

@@ -41,7 +41,7 @@ from grader.sandbox.isolation import detect
 from grader.sandbox.wire import KerasObject
 
 ROOT = Path(__file__).resolve().parents[1]
-ALICE = ROOT / "examples" / "submissions" / "alice" / "regularization.py"
+ALICE = ROOT / "examples" / "regularization" / "alice" / "regularization.py"
 PAYLOADS = Path(__file__).resolve().parent / "hostile"
 MODULE = "regularization"
 VICTIM = "victim"

@@ -29,7 +29,7 @@ from grader.sandbox.isolation import Isolation, detect
 from grader.submissions import discover
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "submissions"
+EXAMPLES = ROOT / "examples" / "regularization"
 STUDENTS = ["alice", "broken", "frank", "nina"]
 RESUMING = re.compile(r"Resuming: (\d+) already graded, (\d+) to grade")
 

@@ -164,7 +164,7 @@ def test_the_module_name_comes_from_the_assignment(tmp_path):
 
 
 def test_the_example_submissions_are_all_found():
-    root = Path(__file__).resolve().parents[1] / "examples" / "submissions"
+    root = Path(__file__).resolve().parents[1] / "examples" / "regularization"
     found = discover(root, MODULE)
     students = [s.student for s in found.submissions]
     assert students == sorted(students)
