@@ -17,13 +17,23 @@ The toml file is the single source of points, visibility and limits::
     points = 1
     visibility = "visible"                 # or "hidden"
     description = "l2_dense(64) returns ..."
+
+A check file ``test_*.py`` holds only visible or only hidden checks (hidden ones are
+conventionally in ``test_hidden_*.py``): a release ships the visible files alone, so
+students run the visible checks themselves. ``load_assignment`` enforces this.
+
+A release bundle's ``checks/`` folder (``load_bundle``) holds the same toml (visible
+checks only), the visible check files and ``answers.json``, the reference's recorded
+answers (``grader.answers``), instead of the reference solution.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +42,20 @@ from grader.paths import project_root
 from grader.results import CheckResult, CheckStatus
 from grader.sandbox.client import Limits
 
-__all__ = ["VISIBILITIES", "Assignment", "CheckSpec", "available_assignments", "load_assignment"]
+__all__ = [
+    "ANSWERS_FILE",
+    "VISIBILITIES",
+    "Assignment",
+    "CheckSpec",
+    "available_assignments",
+    "check_file_visibility",
+    "check_functions",
+    "load_assignment",
+    "load_bundle",
+]
 
 VISIBILITIES = ("visible", "hidden")
+ANSWERS_FILE = "answers.json"
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,13 @@ class Assignment:
     checks: tuple[CheckSpec, ...]
     limits: Limits
     directory: Path
+    # The live reference solution. A release bundle ships none: this path does not
+    # exist there, and ``answers`` is used instead.
     reference: Path
+    # The reference's recorded answers (``answers.json``); None: ask the live reference.
+    answers: Path | None = None
+    # The names of the check files to run; None: every test_*.py of the directory.
+    only_files: tuple[str, ...] | None = None
 
     @property
     def max_score(self) -> float:
@@ -66,7 +93,20 @@ class Assignment:
         return self.directory / f"{self.module}.py"
 
     def check_files(self) -> list[Path]:
-        return sorted(self.directory.glob("test_*.py"))
+        files = sorted(self.directory.glob("test_*.py"))
+        if self.only_files is None:
+            return files
+        return [p for p in files if p.name in self.only_files]
+
+    def visible(self) -> Assignment:
+        """The assignment as students may run it: its visible checks, from the check
+        files that hold only visible checks. Hidden checks are neither run nor named."""
+        by_file = check_file_visibility(self.check_files(), self.checks)
+        return replace(
+            self,
+            checks=tuple(c for c in self.checks if c.visibility == "visible"),
+            only_files=tuple(p.name for p, kind in by_file.items() if kind == "visible"),
+        )
 
     def unrun_checks(self, status: CheckStatus, message: str) -> tuple[CheckResult, ...]:
         """Every check with no points and the same status: for a submission whose checks
@@ -100,13 +140,88 @@ def available_assignments(root: Path | None = None) -> list[str]:
 
 
 def load_assignment(name: str, root: Path | None = None) -> Assignment:
-    """Read and validate ``assignments/NAME/assignment.toml``."""
+    """Read and validate ``assignments/NAME/assignment.toml`` of a checkout."""
     root = root or project_root()
     directory = root / "assignments" / name
     toml_path = directory / "assignment.toml"
     if not toml_path.is_file():
         known = ", ".join(available_assignments(root)) or "none"
         raise UsageError(f"No assignment named {name!r} (known assignments: {known}).")
+    assignment = _read_toml(toml_path, name, root / "reference" / f"{name}.py")
+    check_file_visibility(assignment.check_files(), assignment.checks)
+    return assignment
+
+
+def load_bundle(directory: Path) -> Assignment:
+    """Read a release bundle's checks folder: ``assignment.toml``, the visible check
+    files and ``answers.json`` (the reference's recorded answers); no reference."""
+    toml_path = directory / "assignment.toml"
+    if not toml_path.is_file():
+        raise UsageError(f"{directory} holds no assignment.toml, so it is not a checks folder.")
+    answers = directory / ANSWERS_FILE
+    name = _recorded_assignment(answers)
+    assignment = _read_toml(toml_path, name, directory / "reference-not-shipped" / f"{name}.py")
+    return replace(assignment, answers=answers).visible()
+
+
+def _recorded_assignment(answers: Path) -> str:
+    """The assignment name ``answers.json`` was recorded for; AssignmentError if unreadable."""
+    if not answers.is_file():
+        raise AssignmentError(
+            f"{answers} is missing: a release's checks folder holds the reference's "
+            "recorded answers there. Download the assignment's checks again."
+        )
+    try:
+        data = json.loads(answers.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AssignmentError(f"{answers} is not readable JSON: {exc}") from exc
+    name = data.get("assignment") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name:
+        raise AssignmentError(f"{answers} does not name the assignment it was recorded for.")
+    return name
+
+
+def check_functions(path: Path) -> list[str]:
+    """The names of the top-level ``test_*`` functions a check file defines, in order."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise AssignmentError(f"{path} has a syntax error: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssignmentError(f"{path} cannot be read: {exc}") from exc
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test_")
+    ]
+
+
+def check_file_visibility(files: list[Path], checks: tuple[CheckSpec, ...]) -> dict[Path, str]:
+    """Whether each check file holds visible or hidden checks (files that define none of
+    ``checks`` are left out). A file that holds both is an AssignmentError: a release
+    ships the visible files alone."""
+    declared = {c.name: c.visibility for c in checks}
+    result: dict[Path, str] = {}
+    for path in files:
+        kinds: dict[str, list[str]] = {}
+        for name in check_functions(path):
+            if name in declared:
+                kinds.setdefault(declared[name], []).append(name)
+        if len(kinds) > 1:
+            raise AssignmentError(
+                f"{path} holds visible checks ({', '.join(kinds['visible'])}) and hidden "
+                f"checks ({', '.join(kinds['hidden'])}). A check file holds only visible or "
+                "only hidden checks, so that a release can ship the visible ones: move the "
+                "hidden checks to a file of their own, e.g. test_hidden_*.py."
+            )
+        if kinds:
+            result[path] = next(iter(kinds))
+    return result
+
+
+def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
+    directory = toml_path.parent
     try:
         data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -179,7 +294,6 @@ def load_assignment(name: str, root: Path | None = None) -> Assignment:
         )
     if not checks:
         raise AssignmentError(f"{toml_path}: no [checks.*] tables.")
-    reference = root / "reference" / f"{name}.py"
     return Assignment(
         name=name,
         title=str(meta.get("title", name)),

@@ -39,16 +39,48 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def _pick_assignment(name: str | None) -> Assignment:
-    if name is None:
-        known = available_assignments()
-        if len(known) != 1:
-            raise UsageError(
-                "Several assignments exist; choose one with --assignment "
-                f"({', '.join(known) or 'none found'})."
+def _pick_assignment(name: str | None, submissions: Path | None = None) -> Assignment:
+    """The assignment named, or the only one, or the one ``submissions`` is for."""
+    if name is not None:
+        return load_assignment(name)
+    known = available_assignments()
+    if len(known) == 1:
+        return load_assignment(known[0])
+    if submissions is not None:
+        inferred = _infer_assignment(known, submissions)
+        if inferred is not None:
+            console.print(
+                f"Assignment: {inferred.name} (inferred from {submissions}; "
+                "--assignment chooses another)."
             )
-        name = known[0]
-    return load_assignment(name)
+            return inferred
+    if (
+        submissions is not None
+        and submissions.is_dir()
+        and not any(not entry.name.startswith(".") for entry in submissions.iterdir())
+    ):
+        raise UsageError(f"No submissions found in {submissions}: the folder is empty.")
+    raise UsageError(
+        "Several assignments exist; choose one with --assignment "
+        f"({', '.join(known) or 'none found'})."
+    )
+
+
+def _infer_assignment(known: list[str], submissions: Path) -> Assignment | None:
+    """The assignment whose name the folder bears, or the only one whose module file
+    (``<student>/<module>.py`` or ``.ipynb``) appears in it; None when unclear."""
+    if submissions.name in known:
+        return load_assignment(submissions.name)
+    try:
+        names = {p.name for p in submissions.glob("*/*") if p.suffix in (".py", ".ipynb")}
+    except OSError:
+        return None
+    matches = []
+    for candidate in known:
+        assignment = load_assignment(candidate)
+        if {f"{assignment.module}.py", f"{assignment.module}.ipynb"} & names:
+            matches.append(assignment)
+    return matches[0] if len(matches) == 1 else None
 
 
 @click.group()
@@ -111,7 +143,9 @@ def run(
     from grader.submissions import discover
 
     try:
-        assignment = _pick_assignment(assignment_name)
+        if not submissions.is_dir():
+            discover(submissions, "")  # says whether it is missing or not a folder
+        assignment = _pick_assignment(assignment_name, submissions)
         found = discover(submissions, assignment.module)
         level = detect()
         require(level, strict)
@@ -204,8 +238,8 @@ def _usage_exit(exc: Exception) -> Any:
 @main.command()
 @click.argument("name")
 def validate(name: str) -> None:
-    """Prove an assignment is consistent: the reference scores full marks, the stub zero."""
-    from grader.grading import grade_submission
+    """Prove an assignment is consistent: the reference scores full marks, the stub and
+    the released notebook zero, and a release hands out no reference code or hidden check."""
     from grader.submissions import Submission
 
     try:
@@ -217,6 +251,7 @@ def validate(name: str) -> None:
         console.print(f"[red]✗[/] {problem}")
     if not problems:
         console.print(f"[green]✓[/] every check of {name} has points, a function and a test.")
+    isolation = Isolation(detect())
     for label, path, want_full in (
         ("reference", assignment.reference, True),
         ("stub", assignment.stub, False),
@@ -225,32 +260,170 @@ def validate(name: str) -> None:
             problems.append(f"The {label} {path} does not exist.")
             console.print(f"[red]✗[/] {problems[-1]}")
             continue
-        with tempfile.TemporaryDirectory():
-            result = grade_submission(
-                assignment, Submission(label, path, path.name), isolation=Isolation(detect())
-            )
-        errors = [c.name for c in result.checks if c.status == "error"]
-        ok = (
-            result.score == assignment.max_score
-            if want_full
-            else result.score == 0 and result.status == "graded"
-        ) and not errors
-        verdict = "[green]✓[/]" if ok else "[red]✗[/]"
-        expected = "full marks" if want_full else "zero, without errors"
-        console.print(
-            f"{verdict} the {label} scores {_points(result.score)} / "
-            f"{_points(assignment.max_score)} (expected {expected})."
-        )
-        if not ok:
-            failing = [
-                f"{c.name}: {c.status}: {c.message.splitlines()[0] if c.message else ''}"
-                for c in result.checks
-                if (c.status != "passed") == want_full
-            ]
-            problems.append(f"The {label} does not score {expected}.")
-            for line in failing + (result.error or "").splitlines()[:3]:
-                console.print(f"    {line}")
+        submission = Submission(label, path, path.name)
+        problems += _expect_score(assignment, label, submission, want_full, isolation)
+    problems += _validate_release(assignment, isolation)
     sys.exit(1 if problems else 0)
+
+
+def _expect_score(
+    assignment: Assignment, label: str, submission: Any, want_full: bool, isolation: Isolation
+) -> list[str]:
+    """Grade ``submission``; a problem unless it scores full marks (or zero, without errors)."""
+    from grader.grading import grade_submission
+
+    with tempfile.TemporaryDirectory():
+        result = grade_submission(assignment, submission, isolation=isolation)
+    errors = [c.name for c in result.checks if c.status == "error"]
+    ok = (
+        result.score == assignment.max_score
+        if want_full
+        else result.score == 0 and result.status == "graded"
+    ) and not errors
+    verdict = "[green]✓[/]" if ok else "[red]✗[/]"
+    expected = "full marks" if want_full else "zero, without errors"
+    console.print(
+        f"{verdict} the {label} scores {_points(result.score)} / "
+        f"{_points(assignment.max_score)} (expected {expected})."
+    )
+    if ok:
+        return []
+    failing = [
+        f"{c.name}: {c.status}: {c.message.splitlines()[0] if c.message else ''}"
+        for c in result.checks
+        if (c.status != "passed") == want_full
+    ]
+    for line in failing + (result.error or "").splitlines()[:3]:
+        console.print(f"    {line}")
+    return [f"The {label} does not score {expected}."]
+
+
+def _validate_release(assignment: Assignment, isolation: Isolation) -> list[str]:
+    """Build a release in a scratch folder: it must hold nothing students must not see,
+    and its notebook, graded as a submission, must score zero without errors."""
+    import importlib.util
+
+    from grader.release import scan_release, write_release
+
+    with tempfile.TemporaryDirectory(prefix="grader-validate-") as scratch:
+        out = Path(scratch) / "release"
+        try:
+            write_release(assignment, out, scan=False)
+        except GraderError as exc:
+            console.print(f"[red]✗[/] the release cannot be built: {exc}")
+            return [f"The release cannot be built: {exc}"]
+        leaks = scan_release(out, assignment)
+        for leak in leaks:
+            console.print(f"[red]✗[/] the release leaks: {leak}")
+        if not leaks:
+            console.print(
+                "[green]✓[/] the release holds no line of the reference and names no hidden check."
+            )
+        notebook = out / f"{assignment.module}.ipynb"
+        if importlib.util.find_spec("grader.notebooks") is None:
+            console.print(
+                "[yellow]-[/] the released notebook was not graded: notebooks are not supported."
+            )
+            return leaks
+        from grader.submissions import submission_from_file
+
+        submission = submission_from_file(notebook, assignment.module, "released notebook")
+        return leaks + _expect_score(assignment, "released notebook", submission, False, isolation)
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write the release into (new or empty).",
+)
+@click.option("--force", is_flag=True, help="Replace an earlier release in --out.")
+def release(name: str, out_dir: Path, force: bool) -> None:
+    """Write what students receive: the stub and its notebook, a README, the visible
+    checks and the reference's answers to them (never the reference or a hidden check)."""
+    from grader.release import LeakError, check_destination, write_release
+
+    try:
+        check_destination(out_dir, force=force)
+        assignment = load_assignment(name)
+        inconsistent = check_consistency(assignment)
+        if inconsistent:
+            raise AssignmentError(
+                " ".join(inconsistent) + f" Fix the assignment (grader validate {name})."
+            )
+        console.print(f"Recording the reference's answers to the visible checks of {name}...")
+        written = write_release(assignment, out_dir, force=force)
+    except LeakError as exc:
+        console.print(f"[red]Error:[/] {exc}")
+        sys.exit(1)
+    except GraderError as exc:
+        _usage_exit(exc)
+    visible = [c for c in assignment.checks if c.visibility == "visible"]
+    hidden = len(assignment.checks) - len(visible)
+    for path in written:
+        out_console.print(f"  {path}")
+    out_console.print(
+        f"Released {assignment.title} into {out_dir}: {len(visible)} visible checks "
+        f"({_points(sum(c.points for c in visible))} of {_points(assignment.max_score)} "
+        f"points); {hidden} hidden checks left out."
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--assignment",
+    "assignment_name",
+    help="Assignment name (default: the one the checks are for, or FILE's name).",
+)
+@click.option(
+    "--checks",
+    "checks_dir",
+    type=click.Path(path_type=Path),
+    help="The release's checks/ folder (default: checks/ next to FILE or a folder above it).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Folder for the feedback page (default: grader-feedback/ next to FILE).",
+)
+def check(
+    file: Path, assignment_name: str | None, checks_dir: Path | None, out_dir: Path | None
+) -> None:
+    """Check your work: run the visible checks on FILE (NAME.py or NAME.ipynb).
+
+    Exit codes: 0 every visible check passed, 1 some did not, 2 usage or input error,
+    3 the grader failed.
+    """
+    from grader.selfcheck import check_table, plan_check, run_check, summary_lines
+
+    try:
+        plan = plan_check(file, assignment_name, checks_dir, out_dir)
+    except GraderError as exc:
+        _usage_exit(exc)
+    # A notebook's `!grader check` has no terminal: plain text, wide enough for the table.
+    screen = out_console if out_console.is_terminal else Console(width=120, soft_wrap=True)
+    count = len(plan.assignment.checks)
+    screen.print(
+        f"Checking {file} with the {count} visible checks of {plan.assignment.title}.\n"
+        f"Checks: {plan.origin}.",
+        markup=False,
+    )
+    try:
+        outcome = run_check(plan)
+    except Exception as exc:  # exit 1 means "your work failed a check": not this
+        console.print(f"The grader failed: {type(exc).__name__}: {exc}", markup=False)
+        sys.exit(3)
+    if outcome.result.status == "import_error" and outcome.result.error:
+        screen.print(outcome.result.error.rstrip(), markup=False)
+    screen.print(check_table(outcome.result))
+    for line in summary_lines(outcome):
+        screen.print(line, markup=False)
+    sys.exit(outcome.exit_code)
 
 
 def check_consistency(assignment: Assignment) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 
 from grader.assignment import Assignment
 from grader.errors import GraderError
-from grader.modules import reference_for, submission_proxy
+from grader.modules import ModuleProxy, reference_proxy, submission_proxy
 from grader.pytest_plugin import GradingPlugin
 from grader.results import CheckResult, StudentResult, StudentStatus
 from grader.sandbox.client import Limits, Worker
@@ -64,19 +64,30 @@ def grade_submission(
     submission: Submission,
     limits: Limits | None = None,
     isolation: Isolation | None = None,
+    *,
+    reference: ModuleProxy | None = None,
 ) -> StudentResult:
-    """Run every check of ``assignment`` against one submission."""
+    """Run every check of ``assignment`` against one submission. The ``reference``
+    fixture is the assignment's (live, or recorded in a release's checks folder) unless
+    ``reference`` is given."""
     started = time.monotonic()
     if submission.problem is not None or submission.path is None:
         result = invalid_result(assignment, submission, submission.problem or "No file found.")
         return replace(result, duration=round(time.monotonic() - started, 3))
-    reference = reference_for(assignment.reference, assignment.module)
+    if reference is None:
+        reference = reference_proxy(assignment)
     import keras
 
     keras.backend.clear_session()  # keep a long-lived grading process from growing
-    worker = Worker(submission.path, assignment.module, limits or assignment.limits, isolation)
+    worker = Worker(
+        submission.path,
+        assignment.module,
+        limits or assignment.limits,
+        isolation,
+        notebook=submission.notebook,
+    )
     try:
-        plugin = GradingPlugin(assignment, submission_proxy(worker), reference.proxy)
+        plugin = GradingPlugin(assignment, submission_proxy(worker), reference)
         exit_code = _run_pytest(assignment, plugin)
     finally:
         worker.close()

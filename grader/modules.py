@@ -16,14 +16,17 @@ import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.checks.models import check_config
 from grader.errors import AssignmentError, StudentError
 from grader.sandbox import wire
 from grader.sandbox.client import CallResult, Worker
 
-__all__ = ["ModuleProxy", "ReferenceModule", "reference_for"]
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
+
+__all__ = ["ModuleProxy", "ReferenceModule", "reference_for", "reference_proxy"]
 
 Caller = Callable[[str, tuple[Any, ...], dict[str, Any], bool], CallResult]
 
@@ -123,6 +126,16 @@ def reference_for(path: Path, module: str) -> ReferenceModule:
     if resolved not in _REFERENCES:
         _REFERENCES[resolved] = ReferenceModule(resolved, module)
     return _REFERENCES[resolved]
+
+
+def reference_proxy(assignment: Assignment) -> ModuleProxy:
+    """What the ``reference`` fixture answers with: the live reference solution, or, in a
+    release's checks folder (no reference there), its recorded answers."""
+    if assignment.answers is not None:
+        from grader.answers import recorded_reference
+
+        return recorded_reference(assignment.answers).proxy
+    return reference_for(assignment.reference, assignment.module).proxy
 
 
 def _load_module(path: Path, name: str) -> types.ModuleType:

@@ -89,8 +89,8 @@ class GradingPlugin:
         if isinstance(exc, StudentImportError):
             self.import_error = exc
             return "failed", (
-                f"This check could not run because your {self.assignment.module}.py could not "
-                "be imported (the error is shown at the top)."
+                "This check could not run because your code could not be imported "
+                "(the error is shown at the top)."
             )
         if isinstance(exc, StudentTimeout):
             return "timeout", str(exc)

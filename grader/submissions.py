@@ -1,49 +1,58 @@
 """Find the submissions in a class folder.
 
-A student hands in ``SUBMISSIONS/<student>/<module>.py`` or ``SUBMISSIONS/<student>.py``.
-Anything else that looks like a submission becomes a ``Submission`` with a ``problem``
-(shown to the student and the instructor; the student is graded "invalid") rather than
-being dropped or crashing the run; files that are not submissions at all are listed in
-``Discovery.ignored``. Nothing here imports or runs student code, and no file is read
-further than ``max_bytes``.
+A student hands in ``SUBMISSIONS/<student>/<module>.py`` or ``SUBMISSIONS/<student>.py``,
+or the same as a Jupyter notebook: ``<module>.ipynb`` / ``<student>.ipynb`` is accepted
+wherever the ``.py`` is, and graded as the module its code cells make (see
+``grader.notebooks``). Anything else that looks like a submission becomes a
+``Submission`` with a ``problem`` (shown to the student and the instructor; the student
+is graded "invalid") rather than being dropped or crashing the run; files that are not
+submissions at all are listed in ``Discovery.ignored``. Nothing here imports or runs
+student code (a notebook is read as JSON, never executed), and no file is read further
+than its size limit. ``submission_from_file`` applies the same checks to one file.
 
 The rules, in the order they are applied:
 
-* Hidden entries (``.git``, ``.DS_Store``) and tool folders (``__pycache__``,
-  ``__MACOSX``, ``grader-results``) are skipped everywhere.
+* Hidden entries (``.git``, ``.DS_Store``, ``.ipynb_checkpoints``) and tool folders
+  (``__pycache__``, ``__MACOSX``, ``grader-results``) are skipped everywhere.
 * Student names are the folder name or the file's stem, whatever characters they hold
   (spaces, accents, leading dashes). They are normalized to Unicode NFC, so ``José/`` and
   ``José.py`` are one student even when one was written by macOS; bytes that are not
   UTF-8 and control characters become U+FFFD so names can go into every report.
-* Two entries for one student (``alice/`` and ``alice.py``, or ``alice.py`` and
-  ``alice.ipynb``) give one submission whose problem lists both: the grader does not
-  pick one.
+* Two submissions for one student (``alice/`` and ``alice.py``; ``alice.py`` and
+  ``alice.ipynb``; ``<module>.py`` and ``<module>.ipynb`` in one folder) give one
+  submission whose problem lists both: the grader does not pick one.
 * Symbolic links are followed only when they resolve inside the submissions folder.
   A link (a student's file, a student's folder, or ``<module>.py`` inside a folder) that
   points outside it is refused without being read; a broken or looping link is refused
-  too. Accepted links are resolved: ``Submission.path`` is the real file.
-* A folder must contain ``<module>.py``. If it does not:
+  too. Accepted links are resolved: ``Submission.path`` is the real file, and
+  ``Submission.notebook`` says which kind it was handed in as.
+* A folder must contain ``<module>.py`` or ``<module>.ipynb``. If it does not:
 
-  - ``<module>.ipynb`` is reported as a notebook (not supported yet);
   - an empty folder says so;
-  - **one level of nesting is accepted**: when the folder holds no Python files of its
-    own and exactly one of its subfolders holds ``<module>.py`` (a zip extracted with a
-    top folder: ``bob/bob/<module>.py`` or ``bob/src/<module>.py``), that file is graded
-    and ``display_path`` shows where it was found. The name is exact and the choice is
-    unambiguous, so nothing is guessed. If more than one subfolder holds it, or the
-    folder also holds other Python files, nothing is graded and the problem names the
-    files found;
+  - **one level of nesting is accepted**: when the folder holds no Python files or
+    notebooks of its own and exactly one of its subfolders holds ``<module>.py`` or
+    ``<module>.ipynb`` (a zip extracted with a top folder: ``bob/bob/<module>.py`` or
+    ``bob/src/<module>.ipynb``), that file is graded and ``display_path`` shows where it
+    was found. The name is exact and the choice is unambiguous, so nothing is guessed.
+    If more than one subfolder holds one, or the folder also holds other Python files or
+    notebooks, nothing is graded and the problem names the files found;
   - otherwise the problem names what was expected and what was found. A file that
-    looks like a misnamed submission (``Regularization.py``, ``regularization (1).py``,
+    looks like a misnamed submission (``Regularization.py``, ``regularization (1).ipynb``,
     ``regularization_final.py``, ``regularization.py.txt``) gets a hint to rename it,
     but is never graded under another name.
-* The source file itself must be a regular, readable file of at most ``max_bytes``
+* A ``.py`` file must be a regular, readable file of at most ``max_bytes``
   (``MAX_SOURCE_BYTES`` by default; the size is checked with ``stat`` before anything is
   read), not empty or whitespace only, and Python source text: no NUL bytes (a ``.pyc``,
   a zip or a UTF-16 file renamed to ``.py``) and decodable the way Python decodes
   source: UTF-8, with or without a byte order mark, or the encoding a PEP 263 coding
   line (``# -*- coding: latin-1 -*-``) declares. Syntax errors are not checked here:
   the worker's import reports them ("import_error").
+* A ``.ipynb`` file must be a regular, readable file of at most
+  ``notebooks.MAX_NOTEBOOK_BYTES`` (20 MB: notebooks carry their outputs; checked with
+  ``stat`` first), and a notebook ``nbformat`` can read (any format version, upgraded to
+  4) whose code cells hold some code to grade and at most ``max_bytes`` of it. Invalid
+  JSON (with its line and column), JSON that is not a notebook, an unknown format
+  version and malformed cells are each reported as such.
 """
 
 from __future__ import annotations
@@ -58,15 +67,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import notebooks
 from grader.errors import UsageError
 
-__all__ = ["MAX_SOURCE_BYTES", "Discovery", "Submission", "discover"]
+__all__ = ["MAX_SOURCE_BYTES", "Discovery", "Submission", "discover", "submission_from_file"]
 
 # A hand-written solution is a few kilobytes; anything over this is not one.
 MAX_SOURCE_BYTES = 1_000_000
 
 _IGNORED_NAMES = frozenset(["__pycache__", "__MACOSX", "grader-results"])
 _LISTED = 10  # entries named when a folder's contents are listed
+_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class Submission:
     path: Path | None
     display_path: str
     problem: str | None = None
+    notebook: bool = False  # ``path`` is a notebook, graded through ``grader.notebooks``
 
 
 @dataclass(frozen=True)
@@ -93,11 +105,21 @@ class _Context:
     def expected(self) -> str:
         return f"{self.module}.py"
 
+    @property
+    def names(self) -> tuple[str, str]:
+        """The file names a submission may have, Python file first."""
+        return f"{self.module}.py", f"{self.module}.ipynb"
+
+    @property
+    def expected_any(self) -> str:
+        return f"{self.module}.py (or {self.module}.ipynb)"
+
 
 def discover(root: Path, module: str, *, max_bytes: int = MAX_SOURCE_BYTES) -> Discovery:
     """All submissions in ``root`` for an assignment whose module is ``module``.
 
-    A source file larger than ``max_bytes`` is reported rather than graded.
+    A source file larger than ``max_bytes``, or a notebook with more code than that, is
+    reported rather than graded.
     """
     if not root.exists():
         raise UsageError(f"The submissions folder {root} does not exist.")
@@ -124,17 +146,45 @@ def discover(root: Path, module: str, *, max_bytes: int = MAX_SOURCE_BYTES) -> D
         if len(entries) == 1:
             submissions.append(entries[0])
         else:
-            listed = ", ".join(e.display_path for e in entries)
-            submissions.append(
-                Submission(
-                    student,
-                    None,
-                    listed,
-                    problem=f"More than one submission for {student}: {listed}. "
-                    "Keep exactly one and grade again.",
-                )
-            )
+            submissions.append(_conflict(student, [e.display_path for e in entries]))
     return Discovery(tuple(submissions), tuple(ignored))
+
+
+def submission_from_file(
+    path: Path, module: str, student: str | None = None, *, max_bytes: int = MAX_SOURCE_BYTES
+) -> Submission:
+    """One file handed to the grader on its own (``grader check FILE``): a ``.py`` or a
+    ``.ipynb``, checked exactly like a file ``discover`` finds.
+
+    ``student`` defaults to the file's stem. A symbolic link is followed: the file was
+    named on purpose, so there is no class folder to stay inside. A path that is missing,
+    a folder, or neither kind of file is a ``UsageError``.
+    """
+    if not path.exists():
+        raise UsageError(f"{path} does not exist.")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; pass the .py or .ipynb file itself.")
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise UsageError(
+            f"{path} is neither a Python file nor a notebook; pass {module}.py or {module}.ipynb."
+        )
+    display = _clean(path.name)
+    target = Path(os.path.realpath(path))
+    context = _Context(target.parent, module, max_bytes)
+    who = display[: -len(suffix)] if student is None else student
+    return _from_file(who, target, display, context, notebook=suffix == ".ipynb")
+
+
+def _conflict(student: str, displays: list[str]) -> Submission:
+    listed = ", ".join(displays)
+    return Submission(
+        student,
+        None,
+        listed,
+        problem=f"More than one submission for {student}: {listed}. "
+        "Keep exactly one and grade again.",
+    )
 
 
 # -- top-level entries -------------------------------------------------------------
@@ -144,7 +194,7 @@ def _from_entry(entry: Path, context: _Context) -> Submission | None:
     """The submission ``entry`` (a file or folder directly in the root) is, if any."""
     name = _clean(entry.name)
     suffix = entry.suffix.lower()
-    looks_like_file = suffix in (".py", ".ipynb")
+    looks_like_file = suffix in _SUFFIXES
     student = name[: -len(suffix)] if looks_like_file else name
     if entry.is_symlink():
         # A broken link without a suffix was most likely a student's folder.
@@ -160,16 +210,19 @@ def _from_entry(entry: Path, context: _Context) -> Submission | None:
         target = entry
     if target.is_dir():
         return _from_folder(target, name, context)
-    if suffix == ".py":
-        return _from_file(student, target, name, context)
-    if suffix == ".ipynb":
-        return Submission(student, None, name, problem=_notebook_problem(context.module))
+    if looks_like_file:
+        return _from_file(student, target, name, context, notebook=suffix == ".ipynb")
     return None
 
 
-def _from_file(student: str, path: Path, display: str, context: _Context) -> Submission:
-    problem = _source_problem(path, display, context)
-    return Submission(student, None if problem else path, display, problem=problem)
+def _from_file(
+    student: str, path: Path, display: str, context: _Context, *, notebook: bool
+) -> Submission:
+    if notebook:
+        problem = _notebook_problem(path, display, context)
+    else:
+        problem = _source_problem(path, display, context)
+    return Submission(student, None if problem else path, display, problem, notebook)
 
 
 # -- student folders ---------------------------------------------------------------
@@ -182,38 +235,38 @@ class _Entry:
 
 
 def _from_folder(folder: Path, student: str, context: _Context) -> Submission:
-    expected = context.expected
     shown = f"{student}/"
     try:
         entries = _list(folder)
     except OSError as exc:
         return Submission(student, None, shown, problem=f"Could not open {shown}: {_reason(exc)}.")
     names = {e.name for e in entries}
-    if expected in names:
-        return _from_link_or_file(student, folder / expected, shown + expected, context)
-    if f"{context.module}.ipynb" in names:
-        return Submission(
-            student,
-            None,
-            f"{shown}{context.module}.ipynb",
-            problem=_notebook_problem(context.module),
-        )
+    if any(n in names for n in context.names):
+        return _from_candidates(student, folder, shown, context)
     if not entries:
         return Submission(
             student,
             None,
             shown,
-            problem=f"{shown} is empty; expected {expected} in it, found nothing.",
+            problem=f"{shown} is empty; expected {context.expected_any} in it, found nothing.",
         )
-    nested = [e.name for e in entries if e.is_dir and os.path.lexists(folder / e.name / expected)]
-    has_python = any(not e.is_dir and e.name.lower().endswith((".py", ".ipynb")) for e in entries)
+    nested = [
+        e.name
+        for e in entries
+        if e.is_dir and any(os.path.lexists(folder / e.name / n) for n in context.names)
+    ]
+    has_python = any(not e.is_dir and e.name.lower().endswith(_SUFFIXES) for e in entries)
     if len(nested) == 1 and not has_python:
         inner = nested[0]
-        display = f"{shown}{_clean(inner)}/{expected}"
-        return _from_link_or_file(student, folder / inner / expected, display, context)
+        return _from_candidates(student, folder / inner, f"{shown}{_clean(inner)}/", context)
     problem = _wrong_names_problem(shown, entries, context)
     if nested:
-        where = ", ".join(f"{shown}{_clean(n)}/{expected}" for n in nested)
+        where = ", ".join(
+            f"{shown}{_clean(n)}/{name}"
+            for n in nested
+            for name in context.names
+            if os.path.lexists(folder / n / name)
+        )
         why = (
             "there is more than one"
             if len(nested) > 1
@@ -226,14 +279,27 @@ def _from_folder(folder: Path, student: str, context: _Context) -> Submission:
     return Submission(student, None, shown, problem=problem)
 
 
-def _from_link_or_file(student: str, path: Path, display: str, context: _Context) -> Submission:
+def _from_candidates(student: str, folder: Path, shown: str, context: _Context) -> Submission:
+    """The submission in ``folder``, which holds ``<module>.py``, ``<module>.ipynb`` or
+    both (then neither is picked)."""
+    present = [n for n in context.names if os.path.lexists(folder / n)]
+    if len(present) > 1:
+        return _conflict(student, [f"{shown}{n}" for n in sorted(present)])
+    (name,) = present
+    notebook = name.endswith(".ipynb")
+    return _from_link_or_file(student, folder / name, f"{shown}{name}", context, notebook)
+
+
+def _from_link_or_file(
+    student: str, path: Path, display: str, context: _Context, notebook: bool
+) -> Submission:
     if path.is_symlink():
         target, problem = _follow(path, context, display)
         if problem is not None:
-            return Submission(student, None, display, problem=problem)
+            return Submission(student, None, display, problem, notebook)
         assert target is not None
         path = target
-    return _from_file(student, path, display, context)
+    return _from_file(student, path, display, context, notebook=notebook)
 
 
 def _list(folder: Path) -> list[_Entry]:
@@ -245,16 +311,18 @@ def _list(folder: Path) -> list[_Entry]:
 
 
 def _wrong_names_problem(shown: str, entries: list[_Entry], context: _Context) -> str:
-    expected = context.expected
     listing = [_clean(e.name) + ("/" if e.is_dir else "") for e in entries]
     candidates = [_clean(e.name) for e in entries if not e.is_dir and _misnamed(e.name, context)]
     if len(candidates) != 1:
-        return f"Expected {expected} in {shown}; found {_join(listing)}."
+        return f"Expected {context.expected_any} in {shown}; found {_join(listing)}."
     (candidate,) = candidates
-    case = " (names are case-sensitive)" if candidate.lower() == expected.lower() else ""
+    py_name, notebook_name = context.names
+    target = notebook_name if ".ipynb" in candidate.lower() else py_name
+    case = " (names are case-sensitive)" if candidate.lower() == target.lower() else ""
     problem = (
-        f"Expected {expected} in {shown}; found {candidate}: rename it to {expected}{case} "
-        "and hand it in again. The grader does not grade a file under another name."
+        f"Expected {context.expected_any} in {shown}; found {candidate}: rename it to "
+        f"{target}{case} and hand it in again. The grader does not grade a file under "
+        "another name."
     )
     others = [n for n in listing if n != candidate]
     if others:
@@ -265,12 +333,15 @@ def _wrong_names_problem(shown: str, entries: list[_Entry], context: _Context) -
 def _misnamed(name: str, context: _Context) -> bool:
     """Whether ``name`` looks like the submission under a slightly different name."""
     lower, module = name.lower(), context.module.lower()
-    if lower.endswith((".pyc", ".ipynb")):
+    if lower.endswith(".pyc"):
         return False
-    if lower.endswith(".py"):  # Regularization.py, regularization (1).py, my_regularization.py
-        return module in lower[:-3]
+    for suffix in _SUFFIXES:  # Regularization.py, regularization (1).ipynb, my_regularization.py
+        if lower.endswith(suffix):
+            return module in lower[: -len(suffix)]
     # regularization, regularization.txt, regularization.py.txt (an editor added a suffix)
-    return lower in (module, f"{module}.txt") or lower.startswith(f"{module}.py.")
+    return lower in (module, f"{module}.txt") or lower.startswith(
+        (f"{module}.py.", f"{module}.ipynb.")
+    )
 
 
 def _join(names: list[str]) -> str:
@@ -304,25 +375,55 @@ def _follow(link: Path, context: _Context, display: str) -> tuple[Path | None, s
 
 def _source_problem(path: Path, display: str, context: _Context) -> str | None:
     """Why the file at ``path`` cannot be graded, or None if it is Python source text."""
-    try:
-        info = path.stat()
-    except OSError as exc:
-        return f"{display} could not be read: {_reason(exc)}."
-    if stat.S_ISDIR(info.st_mode):
-        return f"{display} is a folder, not a Python file."
-    if not stat.S_ISREG(info.st_mode):
-        return f"{display} is not a regular file, so it cannot be graded."
-    if info.st_size > context.max_bytes:
-        return _too_big(display, info.st_size, context)
-    if info.st_size == 0:
-        return f"{display} is empty (0 bytes): there is no code to grade."
+    problem = _file_problem(path, display, context, notebook=False)
+    if problem is not None:
+        return problem
     try:
         data = _read_head(path, context.max_bytes + 1)
     except OSError as exc:
         return f"{display} could not be read: {_reason(exc)}."
     if len(data) > context.max_bytes:  # it grew since stat
-        return _too_big(display, len(data), context)
+        return _too_big(display, len(data), context, notebook=False)
     return _text_problem(data, display)
+
+
+def _notebook_problem(path: Path, display: str, context: _Context) -> str | None:
+    """Why the notebook at ``path`` cannot be graded, or None. It is converted (never
+    run) here, so a notebook without gradable code is refused before a worker starts."""
+    limit = notebooks.MAX_NOTEBOOK_BYTES
+    problem = _file_problem(path, display, context, notebook=True)
+    if problem is not None:
+        return problem
+    try:
+        data = _read_head(path, limit + 1)
+    except OSError as exc:
+        return f"{display} could not be read: {_reason(exc)}."
+    if len(data) > limit:
+        return _too_big(display, len(data), context, notebook=True)
+    try:
+        notebooks.convert(data, display, max_source_bytes=context.max_bytes)
+    except notebooks.NotebookError as exc:
+        return str(exc)
+    return None
+
+
+def _file_problem(path: Path, display: str, context: _Context, *, notebook: bool) -> str | None:
+    """Why ``path`` is not a regular, non-empty file within the size limit (by ``stat``
+    alone: nothing is read)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"{display} could not be read: {_reason(exc)}."
+    kind = "notebook" if notebook else "Python file"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{display} is a folder, not a {kind}."
+    if not stat.S_ISREG(info.st_mode):
+        return f"{display} is not a regular file, so it cannot be graded."
+    if info.st_size > _limit(context, notebook):
+        return _too_big(display, info.st_size, context, notebook=notebook)
+    if info.st_size == 0:
+        return f"{display} is empty (0 bytes): there is no code to grade."
+    return None
 
 
 def _read_head(path: Path, limit: int) -> bytes:
@@ -391,10 +492,21 @@ def _binary_kind(data: bytes) -> str:
     return "for example a .pyc file or a zip archive renamed to .py"
 
 
-def _too_big(display: str, size: int, context: _Context) -> str:
+def _limit(context: _Context, notebook: bool) -> int:
+    return notebooks.MAX_NOTEBOOK_BYTES if notebook else context.max_bytes
+
+
+def _too_big(display: str, size: int, context: _Context, *, notebook: bool) -> str:
+    limit = _size(_limit(context, notebook))
+    over = f"{display} is {_size(size)}, over the grader's limit of {limit}"
+    if notebook:
+        return (
+            f"{over} for a notebook, so it was not read. Its outputs (plots, printed data) "
+            "are most of that: clear them (in Jupyter: Edit > Clear Outputs of All Cells), "
+            "save it and hand it in again."
+        )
     return (
-        f"{display} is {_size(size)}, over the grader's limit of {_size(context.max_bytes)} "
-        "for a source file, so it was not read. Check that you handed in your "
+        f"{over} for a source file, so it was not read. Check that you handed in your "
         f"{context.expected} and not a data file or an archive."
     )
 
@@ -425,10 +537,3 @@ def _reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied (the instructor should check its permissions)"
     return (exc.strerror or type(exc).__name__).lower()
-
-
-def _notebook_problem(module: str) -> str:
-    return (
-        f"Notebook submissions are not supported yet; hand in {module}.py "
-        "(in Jupyter: File > Download as > Python)."
-    )

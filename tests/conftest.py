@@ -4,5 +4,26 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+# The files that grade whole classes, longest first: started first, they do not end the
+# run alone while the other test processes sit idle.
+_LONGEST = (
+    "test_hostile.py",
+    "test_dropout.py",
+    "test_examples.py",
+    "test_notebooks.py",
+    "test_bad_input.py",
+    "test_resume.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return _LONGEST.index(name) if name in _LONGEST else len(_LONGEST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order

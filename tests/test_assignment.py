@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import available_assignments, load_assignment
+from grader.assignment import available_assignments, load_assignment, load_bundle
 from grader.cli import check_consistency
 from grader.errors import AssignmentError, UsageError
 from grader.sandbox.client import Limits
@@ -40,21 +40,33 @@ def test_first(submission):
     pass
 
 
-def test_second_hidden(submission):
-    pass
-
-
 def helper():
     pass
 """
 
+GOOD_HIDDEN_TESTS = """
+def test_second_hidden(submission):
+    pass
+"""
 
-def write_assignment(root: Path, toml: str, name: str = "dropout", tests: str = "") -> Path:
+
+def write_assignment(
+    root: Path,
+    toml: str,
+    name: str = "dropout",
+    tests: str = "",
+    hidden_tests: str = GOOD_HIDDEN_TESTS,
+) -> Path:
+    """The assignment NAME; with ``tests``, its visible checks in test_checks.py and its
+    hidden ones in test_hidden_checks.py."""
     directory = root / "assignments" / name
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "assignment.toml").write_text(textwrap.dedent(toml), encoding="utf-8")
     if tests:
         (directory / "test_checks.py").write_text(textwrap.dedent(tests), encoding="utf-8")
+        (directory / "test_hidden_checks.py").write_text(
+            textwrap.dedent(hidden_tests), encoding="utf-8"
+        )
     return directory
 
 
@@ -253,8 +265,8 @@ def test_matching_toml_and_test_functions_are_consistent(tmp_path):
 
 
 def test_a_toml_check_without_a_test_function_is_reported(tmp_path):
-    tests = GOOD_TESTS.replace("def test_second_hidden(", "def test_second(")
-    write_assignment(tmp_path, GOOD_TOML, tests=tests)
+    hidden = GOOD_HIDDEN_TESTS.replace("def test_second_hidden(", "def test_second(")
+    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS, hidden_tests=hidden)
     problems = check_consistency(load_assignment("dropout", root=tmp_path))
     assert len(problems) == 2
     assert any("test_second_hidden is in assignment.toml but no test_*.py" in p for p in problems)
@@ -274,3 +286,70 @@ def test_a_check_file_with_a_syntax_error_is_an_assignment_error(tmp_path):
     write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS + "\ndef broken(:\n")
     with pytest.raises(AssignmentError, match="syntax error"):
         check_consistency(load_assignment("dropout", root=tmp_path))
+
+
+# -- visible and hidden check files -------------------------------------------------------
+
+
+def test_a_check_file_with_visible_and_hidden_checks_is_an_assignment_error(tmp_path):
+    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS + GOOD_HIDDEN_TESTS, hidden_tests="")
+    with pytest.raises(AssignmentError) as info:
+        load_assignment("dropout", root=tmp_path)
+    message = str(info.value)
+    assert "test_checks.py holds visible checks (test_first)" in message
+    assert "hidden checks (test_second_hidden)" in message
+
+
+def test_visible_keeps_the_visible_checks_and_the_files_holding_them(tmp_path):
+    directory = write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS)
+    (directory / "test_helpers.py").write_text("def test_undeclared():\n    pass\n")
+    assignment = load_assignment("dropout", root=tmp_path)
+    assert [p.name for p in assignment.check_files()] == [
+        "test_checks.py",
+        "test_helpers.py",
+        "test_hidden_checks.py",
+    ]
+    visible = assignment.visible()
+    assert [c.name for c in visible.checks] == ["test_first"]
+    assert visible.max_score == 2
+    assert visible.check_files() == [directory / "test_checks.py"]
+    assert visible.visible() == visible
+
+
+def test_every_regularization_check_file_is_visible():
+    assignment = load_assignment("regularization")
+    assert assignment.visible().check_files() == assignment.check_files()
+
+
+def _bundle(tmp_path: Path, answers: str | None) -> Path:
+    checks = tmp_path / "release" / "checks"
+    checks.mkdir(parents=True)
+    (checks / "assignment.toml").write_text(GOOD_TOML, encoding="utf-8")
+    (checks / "test_checks.py").write_text(GOOD_TESTS, encoding="utf-8")
+    if answers is not None:
+        (checks / "answers.json").write_text(answers, encoding="utf-8")
+    return checks
+
+
+def test_a_release_checks_folder_loads_with_its_recorded_answers(tmp_path):
+    checks = _bundle(tmp_path, '{"format": 1, "assignment": "dropout", "entries": []}')
+    assignment = load_bundle(checks)
+    assert assignment.name == "dropout"
+    assert assignment.answers == checks / "answers.json"
+    assert not assignment.reference.exists()
+    assert [c.name for c in assignment.checks] == ["test_first"]  # the hidden table is dropped
+    assert assignment.check_files() == [checks / "test_checks.py"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "match"),
+    [(None, r"answers\.json is missing"), ("{", "not readable JSON"), ("{}", "does not name")],
+)
+def test_a_checks_folder_without_usable_answers_is_an_assignment_error(tmp_path, answers, match):
+    with pytest.raises(AssignmentError, match=match):
+        load_bundle(_bundle(tmp_path, answers))
+
+
+def test_a_folder_without_assignment_toml_is_not_a_checks_folder(tmp_path):
+    with pytest.raises(UsageError, match=r"holds no assignment\.toml"):
+        load_bundle(tmp_path)

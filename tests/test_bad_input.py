@@ -19,6 +19,7 @@ import time
 import unicodedata
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader import submissions as submissions_module
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ALICE = ROOT / "examples" / "regularization" / "alice"
 GOOD = b"def l2_dense(units):\n    return None\n"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+EXPECTED = "Expected regularization.py (or regularization.ipynb) in"
 
 
 def write(root: Path, name: str, data: bytes | str = GOOD) -> Path:
@@ -366,7 +368,7 @@ def test_a_folder_with_other_files_names_what_was_found_and_expected(tmp_path):
     write(tmp_path, "bob/notes.txt", b"notes")
     (tmp_path / "bob" / "data").mkdir()
     problem = problem_of(tmp_path)
-    assert problem == "Expected regularization.py in bob/; found data/, notes.txt, reg.py."
+    assert problem == f"{EXPECTED} bob/; found data/, notes.txt, reg.py."
 
 
 @pytest.mark.parametrize(
@@ -382,15 +384,17 @@ def test_a_folder_with_other_files_names_what_was_found_and_expected(tmp_path):
         "regularization.py.txt",
         "regularization.txt",
         "regularization",
+        "Regularization.ipynb",
+        "regularization (1).ipynb",
+        "regularization.ipynb.txt",
     ],
 )
 def test_a_misnamed_module_gets_a_rename_hint_but_is_not_graded(tmp_path, name):
     write(tmp_path, f"bob/{name}")
     write(tmp_path, "bob/notes.md", b"notes")
     problem = problem_of(tmp_path)
-    assert f"Expected regularization.py in bob/; found {name}: rename it to regularization.py" in (
-        problem
-    )
+    target = "regularization.ipynb" if ".ipynb" in name.lower() else "regularization.py"
+    assert problem.startswith(f"{EXPECTED} bob/; found {name}: rename it to {target}")
     assert "Also in bob/: notes.md." in problem
 
 
@@ -445,14 +449,14 @@ def test_a_nested_module_is_checked_like_any_other(tmp_path):
 
 def test_two_levels_down_is_not_searched(tmp_path):
     write(tmp_path, "bob/a/b/regularization.py")
-    assert problem_of(tmp_path) == "Expected regularization.py in bob/; found a/."
+    assert problem_of(tmp_path) == f"{EXPECTED} bob/; found a/."
 
 
 def test_nested_modules_in_two_subfolders_are_not_guessed(tmp_path):
     write(tmp_path, "bob/v1/regularization.py")
     write(tmp_path, "bob/v2/regularization.py")
     problem = problem_of(tmp_path)
-    assert "Expected regularization.py in bob/; found v1/, v2/." in problem
+    assert f"{EXPECTED} bob/; found v1/, v2/." in problem
     assert "bob/v1/regularization.py, bob/v2/regularization.py" in problem
     assert "not graded because there is more than one" in problem
 
@@ -602,7 +606,7 @@ def build_bad_class(root: Path, outside: Path) -> dict[str, tuple[str, str]]:
     case("gus", "invalid", "found Regularization.py: rename it to regularization.py")
     write(root, "hal/reg.py")
     write(root, "hal/notes.txt", b"notes")
-    case("hal", "invalid", "Expected regularization.py in hal/; found notes.txt, reg.py.")
+    case("hal", "invalid", f"{EXPECTED} hal/; found notes.txt, reg.py.")
     write(root, "ida/regularization.py")
     write(root, "ida.py")
     case("ida", "invalid", "More than one submission for ida: ida/regularization.py, ida.py")
@@ -623,6 +627,11 @@ def build_bad_class(root: Path, outside: Path) -> dict[str, tuple[str, str]]:
     write(root, "otto/v1/regularization.py")
     write(root, "otto/v2/regularization.py")
     case("otto", "invalid", "not graded because there is more than one")
+    write(root, "pia.ipynb", b'{"cells": []}')
+    case("pia", "invalid", 'pia.ipynb is JSON but not a Jupyter notebook: it has no "nbformat"')
+    markdown = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Notes")])
+    write(root, "quinn/regularization.ipynb", nbformat.writes(markdown))
+    case("quinn", "invalid", "quinn/regularization.ipynb has no code cells to grade.")
     if sys.platform != "darwin":  # a folder name that is not UTF-8 (Linux allows it)
         raw = os.fsencode(root) + b"/p\xe9p\xe9"
         os.mkdir(raw)
@@ -663,7 +672,10 @@ def graded_bad_class(tmp_path_factory: pytest.TempPathFactory):
     write(klass, "zoe/regularization.py", latin + ALICE.joinpath("regularization.py").read_bytes())
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "run", str(klass), "--out", str(out), "--workers", "2"],
+        [
+            *(sys.executable, "-m", "grader", "run", str(klass), "--out", str(out)),
+            *("--workers", "2", "--assignment", "regularization"),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

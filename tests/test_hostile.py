@@ -375,7 +375,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         command = subprocess.run(
             [
                 *(sys.executable, "-m", "grader", "run", str(class_dir), "--out", str(out)),
-                *("--workers", "2", "--strict", "bubblewrap"),
+                *("--workers", "3", "--strict", "bubblewrap", "--assignment", "regularization"),
                 *("--call-timeout", str(CALL_TIMEOUT), "--import-timeout", str(IMPORT_TIMEOUT)),
                 *("--submission-timeout", str(SUBMISSION_TIMEOUT)),
                 *("--output-bytes", str(OUTPUT_BYTES)),

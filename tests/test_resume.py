@@ -30,6 +30,7 @@ from grader.submissions import discover
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "regularization"
+ASSIGNMENT = ("--assignment", "regularization")
 STUDENTS = ["alice", "broken", "frank", "nina"]
 RESUMING = re.compile(r"Resuming: (\d+) already graded, (\d+) to grade")
 
@@ -48,7 +49,17 @@ def run_grader(
     submissions: Path, out: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "run", str(submissions), "--out", str(out), *extra],
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "run",
+            str(submissions),
+            "--out",
+            str(out),
+            *ASSIGNMENT,
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -218,7 +229,7 @@ def test_a_run_killed_with_sigkill_resumes(baseline, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {**os.environ, "TMPDIR": str(scratch)}
-    command = [sys.executable, "-m", "grader", "run", str(klass), "--out", str(out)]
+    command = [sys.executable, "-m", "grader", "run", str(klass), "--out", str(out), *ASSIGNMENT]
     proc = subprocess.Popen(
         [*command, "--workers", "1"],
         stdout=subprocess.DEVNULL,

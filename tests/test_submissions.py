@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.errors import UsageError
 from grader.submissions import Discovery, Submission, discover
 
 MODULE = "regularization"
+
+
+NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
 
 
 def make(root: Path, *files: str) -> Path:
@@ -20,7 +24,8 @@ def make(root: Path, *files: str) -> Path:
             path.mkdir(parents=True, exist_ok=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("# submission\n", encoding="utf-8")
+            text = NOTEBOOK if name.lower().endswith(".ipynb") else "# submission\n"
+            path.write_text(text, encoding="utf-8")
     return root
 
 
@@ -69,24 +74,35 @@ def test_an_empty_folder_has_no_submissions(tmp_path):
     assert found.ignored == ()
 
 
-def test_a_notebook_file_is_a_submission_with_a_problem(tmp_path):
-    make(tmp_path, "x.ipynb")
+@pytest.mark.parametrize(
+    "name",
+    ["x.ipynb", "x/regularization.ipynb", "x/src/regularization.ipynb", "x.IPYNB"],
+)
+def test_a_notebook_is_a_submission_wherever_a_python_file_is(tmp_path, name):
+    make(tmp_path, name)
+    if "/" in name:  # a zip's leftovers next to it change nothing
+        make(tmp_path, "x/__MACOSX/._regularization.ipynb", "x/.ipynb_checkpoints/a.ipynb")
     (submission,) = discover(tmp_path, MODULE).submissions
     assert submission.student == "x"
-    assert submission.path is None
-    assert submission.display_path == "x.ipynb"
-    assert submission.problem is not None
-    assert "Notebook" in submission.problem
-    assert "regularization.py" in submission.problem
+    assert submission.problem is None
+    assert submission.notebook
+    assert submission.path == tmp_path / name
+    assert submission.display_path == name
+    assert not by_student(discover(make(tmp_path / "py", "x.py"), MODULE))["x"].notebook
 
 
-def test_a_notebook_in_a_student_folder_is_a_submission_with_a_problem(tmp_path):
-    make(tmp_path, "erin/regularization.ipynb")
-    (submission,) = discover(tmp_path, MODULE).submissions
-    assert submission.student == "erin"
-    assert submission.path is None
-    assert submission.display_path == "erin/regularization.ipynb"
-    assert "Notebook" in (submission.problem or "")
+def test_a_python_file_and_a_notebook_in_one_folder_are_a_conflict(tmp_path):
+    make(tmp_path, "erin/regularization.py", "erin/regularization.ipynb")
+    make(tmp_path, "fay/src/regularization.py", "fay/src/regularization.ipynb")
+    students = by_student(discover(tmp_path, MODULE))
+    assert students["erin"].path is None
+    assert students["erin"].problem == (
+        "More than one submission for erin: erin/regularization.ipynb, erin/regularization.py. "
+        "Keep exactly one and grade again."
+    )
+    assert "fay/src/regularization.ipynb, fay/src/regularization.py" in (
+        students["fay"].problem or ""
+    )
 
 
 def test_a_folder_without_the_module_names_what_was_found_and_expected(tmp_path):
@@ -96,7 +112,7 @@ def test_a_folder_without_the_module_names_what_was_found_and_expected(tmp_path)
     assert submission.path is None
     assert submission.display_path == "frank/"
     problem = submission.problem or ""
-    assert "Expected regularization.py in frank/" in problem
+    assert "Expected regularization.py (or regularization.ipynb) in frank/" in problem
     assert "notes.txt" in problem
     assert "reg.py" in problem
     assert ".DS_Store" not in problem
@@ -160,7 +176,7 @@ def test_the_module_name_comes_from_the_assignment(tmp_path):
     make(tmp_path, "alice/dropout.py", "bob/regularization.py")
     students = by_student(discover(tmp_path, "dropout"))
     assert students["alice"].problem is None
-    assert "Expected dropout.py in bob/" in (students["bob"].problem or "")
+    assert "Expected dropout.py (or dropout.ipynb) in bob/" in (students["bob"].problem or "")
 
 
 def test_the_example_submissions_are_all_found():

@@ -217,6 +217,59 @@ def test_keras_object_without_weights_round_trips():
     assert result.config == config
 
 
+def early_stopping(**settings) -> dict:
+    config = {"monitor": "val_loss", "patience": 5, "restore_best_weights": True, "baseline": None}
+    return {"module": "keras.callbacks", "class_name": "EarlyStopping", "config": config | settings}
+
+
+def test_callback_round_trips_as_its_class_and_settings():
+    result = round_trip(KerasObject("callback", early_stopping(min_delta=0.5, mode="auto")))
+    assert result.kind == "callback"
+    assert result.class_name == "EarlyStopping"
+    assert result.config == early_stopping(min_delta=0.5, mode="auto")
+    assert result.inner_config["patience"] == 5
+    assert result.inner_config["restore_best_weights"] is True
+    assert result.weights == ()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        early_stopping(patience=[5]),
+        early_stopping(patience={"value": 5}),
+        {**early_stopping(), "registered_name": None},
+        {"module": "keras.callbacks", "class_name": "EarlyStopping"},
+        {**early_stopping(), "class_name": 3},
+        {**early_stopping(), "module": None},
+        {**early_stopping(), "config": ["monitor", "val_loss"]},
+    ],
+    ids=[
+        "list-setting",
+        "dict-setting",
+        "extra-key",
+        "no-settings",
+        "class-int",
+        "module-none",
+        "settings-list",
+    ],
+)
+def test_malformed_callbacks_are_refused_both_ways(config):
+    with pytest.raises(WireError, match="malformed Keras callback"):
+        wire.decode({"$keras": {"kind": "callback", "config": config, "weights": []}})
+    with pytest.raises(WireError, match="malformed Keras callback"):
+        wire.encode(KerasObject("callback", config))
+
+
+def test_a_callback_carries_no_weights():
+    weight = wire.encode(np.zeros(2, dtype="float32"))
+    with pytest.raises(WireError, match="malformed Keras callback"):
+        wire.decode(
+            {"$keras": {"kind": "callback", "config": early_stopping(), "weights": [weight]}}
+        )
+    with pytest.raises(WireError, match="malformed Keras callback"):
+        wire.encode(KerasObject("callback", early_stopping(), (np.zeros(2, dtype="float32"),)))
+
+
 def test_values_nested_inside_containers_round_trip():
     value = {"pair": (np.arange(2, dtype="int8"), TensorValue(np.ones(1, dtype="float32")))}
     result = round_trip(value)

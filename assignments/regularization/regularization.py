@@ -1,66 +1,100 @@
-"""Regularization: keeping a network from memorizing its training data.
-
-Background
-----------
-A network with many weights can fit its training set almost perfectly and still
-do badly on data it has never seen: it has *overfit*, learning the noise in the
-training examples instead of the underlying pattern.  Regularization fights
-this by adding a penalty on the size of the weights to the loss that training
-minimizes::
-
-    total loss = data loss (e.g. MSE) + regularization penalty
-
-Large weights now cost something, so the optimizer prefers simpler models that
-only use big weights where they really pay off in data loss.
-
-When to reach for it
-    * the training loss is much lower than the validation loss (overfitting);
-    * the data set is small;
-    * the network is large compared with the amount of data.
-
-The three kinds Keras offers
-    * L1, ``keras.regularizers.l1(0.01)``: penalty ``l1 * sum(|W|)``.  It pushes
-      weights all the way to zero, giving *sparse* weights (a built-in kind of
-      feature selection).
-    * L2, ``keras.regularizers.l2(0.01)``: penalty ``l2 * sum(W**2)``, also
-      called *weight decay*.  It shrinks all weights towards zero but rarely
-      makes them exactly zero.  This is the most common choice.
-    * L1_L2, ``keras.regularizers.l1_l2(l1=0.01, l2=0.01)``: both penalties
-      added together.
-
-In Keras 3 the classes are ``keras.regularizers.L1``, ``L2`` and ``L1L2``; the
-lower-case names ``l1``, ``l2`` and ``l1_l2`` are aliases for them.  You attach
-a regularizer to a layer's weight matrix (its *kernel*) when you create it::
-
-    keras.layers.Dense(64, activation="relu",
-                       kernel_regularizer=keras.regularizers.l2(0.01))
-    keras.layers.Dense(64, activation="relu",
-                       kernel_regularizer=keras.regularizers.l1(0.01))
-    keras.layers.Dense(64, activation="relu",
-                       kernel_regularizer=keras.regularizers.l1_l2(l1=0.01, l2=0.01))
-
-(``bias_regularizer`` and ``activity_regularizer`` exist too, but this
-assignment is only about ``kernel_regularizer``.)
-
-The strength (0.01 above) is a hyperparameter.  Values around 0.01 or 0.001
-are typical starting points.  Too little does nothing; too much makes the
-penalty dominate the loss, so the network cannot learn the pattern at all and
-*underfits* (both training and validation loss stay high).  Tune it by
-watching the validation loss.
-
-Keras adds the penalties for you during ``fit()``: every layer's penalty
-appears in ``model.losses`` and is added to the data loss.  In this assignment
-you will also compute the penalty yourself and write the loss a custom
-training loop would minimize.
-
-Your task
----------
-Implement every function below, keeping the names and signatures exactly as
-given.  You may import ``keras`` (or ``tensorflow.keras``), ``tensorflow`` and
-``numpy``.  Replace each ``raise NotImplementedError`` with your code.
-"""
+# %% [markdown]
+# # Regularization: keeping a network from memorizing its training data
+#
+# In this assignment you build L1, L2 and L1_L2-regularized Keras layers and models,
+# compute the regularization penalty by hand, write a loss that includes it, and measure
+# the validation gap it shrinks. Read from top to bottom: each part explains an idea and
+# then asks you to implement one or more functions. Run the cell below first: it imports
+# what the examples and your functions use.
 
 
+# %%
+import keras
+import numpy as np
+import tensorflow as tf
+
+# %% [markdown]
+# ## Overfitting, and what regularization adds to the loss
+#
+# A network with many weights can fit its training set almost perfectly and still do
+# badly on data it has never seen: it has *overfit*, learning the noise in the training
+# examples instead of the underlying pattern. Regularization fights this by adding a
+# penalty on the size of the weights to the loss that training minimizes:
+#
+# ```text
+# total loss = data loss (e.g. MSE) + regularization penalty
+# ```
+#
+# Large weights now cost something, so the optimizer prefers simpler models that only
+# use big weights where they really pay off in data loss.
+#
+# ### When to reach for it
+#
+# * the training loss is much lower than the validation loss (overfitting);
+# * the data set is small;
+# * the network is large compared with the amount of data.
+
+
+# %% [markdown]
+# ## The three kinds Keras offers
+#
+# * **L1**, `keras.regularizers.l1(0.01)`: penalty `l1 * sum(|W|)`. It pushes weights
+#   all the way to zero, giving *sparse* weights (a built-in kind of feature selection).
+# * **L2**, `keras.regularizers.l2(0.01)`: penalty `l2 * sum(W**2)`, also called
+#   *weight decay*. It shrinks all weights towards zero but rarely makes them exactly
+#   zero. This is the most common choice.
+# * **L1_L2**, `keras.regularizers.l1_l2(l1=0.01, l2=0.01)`: both penalties added
+#   together.
+#
+# ### The syntax in Keras 3
+#
+# In Keras 3 the classes are `keras.regularizers.L1`, `L2` and `L1L2`; the lower-case
+# names `l1`, `l2` and `l1_l2` are aliases for them. You attach a regularizer to a
+# layer's weight matrix (its *kernel*) when you create it, with `kernel_regularizer`
+# (`bias_regularizer` and `activity_regularizer` exist too, but this assignment is only
+# about `kernel_regularizer`). The cell below makes one layer of each kind and prints
+# the factors each regularizer holds; run it to see them.
+
+
+# %% tags=["skip-grading"]
+if __name__ == "__main__":
+    examples = {
+        "L2": keras.layers.Dense(
+            64, activation="relu", kernel_regularizer=keras.regularizers.l2(0.01)
+        ),
+        "L1": keras.layers.Dense(
+            64, activation="relu", kernel_regularizer=keras.regularizers.l1(0.01)
+        ),
+        "L1_L2": keras.layers.Dense(
+            64, activation="relu", kernel_regularizer=keras.regularizers.l1_l2(l1=0.01, l2=0.01)
+        ),
+    }
+    for kind, layer in examples.items():
+        print(kind, type(layer.kernel_regularizer).__name__, layer.kernel_regularizer.get_config())
+
+
+# %% [markdown]
+# ## Your task
+#
+# Implement every function below, keeping the names and signatures exactly as given.
+# You may import `keras` (or `tensorflow.keras`), `tensorflow` and `numpy`. Replace each
+# `raise NotImplementedError` with your code.
+#
+# The grader imports your work as a module and calls these functions with its own
+# arguments. Code outside the functions runs on every import, so keep experiments in
+# cells like the example above: tagged `skip-grading`, with the code under
+# `if __name__ == "__main__":`.
+
+
+# %% [markdown]
+# ## Part 1: regularized layers
+#
+# One function per kind of regularizer. Each returns a new `keras.layers.Dense` layer
+# (not a model) whose kernel carries the regularizer, with the strength taken from its
+# argument.
+
+
+# %%
 def l2_dense(units, l2=0.01, activation="relu"):
     """Return a Dense layer whose kernel has an L2 regularizer.
 
@@ -75,6 +109,7 @@ def l2_dense(units, l2=0.01, activation="relu"):
     raise NotImplementedError
 
 
+# %%
 def l1_dense(units, l1=0.005, activation="relu"):
     """Return a Dense layer whose kernel has an L1 regularizer.
 
@@ -85,6 +120,7 @@ def l1_dense(units, l1=0.005, activation="relu"):
     raise NotImplementedError
 
 
+# %%
 def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
     """Return a Dense layer whose kernel has a combined L1L2 regularizer.
 
@@ -95,6 +131,14 @@ def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
     raise NotImplementedError
 
 
+# %% [markdown]
+# ## Part 2: a small regression network
+#
+# The same network with or without a regularizer on its hidden layer: the model the
+# comparison at the end trains twice.
+
+
+# %%
 def build_model(regularizer=None, hidden_units=64, input_dim=1):
     """Build and compile a small regression network.
 
@@ -112,6 +156,15 @@ def build_model(regularizer=None, hidden_units=64, input_dim=1):
     raise NotImplementedError
 
 
+# %% [markdown]
+# ## Part 3: the penalty by hand
+#
+# Keras adds the penalties for you during `fit()`: every layer's penalty appears in
+# `model.losses` and is added to the data loss. Here you compute the same number
+# yourself, from the regularizers' factors and the kernels' weights.
+
+
+# %%
 def penalty(model):
     """Compute the model's regularization penalty by hand, as a Python float.
 
@@ -132,6 +185,14 @@ def penalty(model):
     raise NotImplementedError
 
 
+# %% [markdown]
+# ## Part 4: the training objective
+#
+# The loss a custom training loop would minimize: the data loss plus the penalty, as a
+# tensor whose gradient reaches every weight.
+
+
+# %%
 def regularized_loss(model, x, y):
     """Return the training objective: data loss plus regularization penalty.
 
@@ -157,6 +218,14 @@ def regularized_loss(model, x, y):
     raise NotImplementedError
 
 
+# %% [markdown]
+# ## Part 5: measuring overfitting
+#
+# The validation gap, validation loss minus training loss, measures how much better the
+# model does on the data it was trained on than on new data.
+
+
+# %%
 def validation_gap(model, x_train, y_train, x_val, y_val):
     """Return validation MSE minus training MSE, as a Python float.
 
@@ -174,6 +243,13 @@ def validation_gap(model, x_train, y_train, x_val, y_val):
     raise NotImplementedError
 
 
+# %% [markdown]
+# ## Part 6: with and without L2
+#
+# Train the same network twice, once without and once with L2, and compare their gaps.
+
+
+# %%
 def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
     """Train the same network with and without L2 regularization and compare.
 
@@ -194,3 +270,56 @@ def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
     smaller gap.
     """
     raise NotImplementedError
+
+
+# %% [markdown]
+# ## Try it: a sample comparison
+#
+# Once `build_model` and `validation_gap` work, run the cell below. It makes a small,
+# noisy data set (40 points of a sine curve plus noise), trains the same wide network
+# without and with L2, and prints both validation gaps. The unregularized network
+# memorizes the noise, so its gap is clearly larger (about 0.6 against 0.2).
+#
+# To be quick, the cell raises Adam's learning rate to 0.03 and repeats the 40 points
+# 100 times, so each epoch runs 100 full-batch steps: 2000 steps take seconds, where
+# `fit`'s defaults would need minutes to overfit.
+
+
+# %% tags=["skip-grading"]
+if __name__ == "__main__":
+    rng = np.random.default_rng(0)
+    x_all = rng.uniform(-1, 1, size=(540, 1)).astype("float32")
+    y_all = (np.sin(3 * x_all) + rng.normal(0, 1.0, size=(540, 1))).astype("float32")
+    x_fit, y_fit, x_new, y_new = x_all[:40], y_all[:40], x_all[40:], y_all[40:]
+
+    for label, reg in [
+        ("without regularization", None),
+        ("with L2(0.3)", keras.regularizers.L2(0.3)),
+    ]:
+        keras.utils.set_random_seed(1)
+        demo = build_model(reg, hidden_units=256)
+        demo.optimizer.learning_rate.assign(0.03)
+        demo.fit(
+            np.tile(x_fit, (100, 1)),
+            np.tile(y_fit, (100, 1)),
+            batch_size=40,
+            epochs=20,
+            shuffle=False,
+            verbose=0,
+        )
+        print(f"{label}: validation gap {validation_gap(demo, x_fit, y_fit, x_new, y_new):.3f}")
+
+
+# %% [markdown]
+# ## Choosing the strength
+#
+# The strength (0.01 in the examples above) is a hyperparameter. Values around 0.01 or
+# 0.001 are typical starting points. Too little does nothing; too much makes the penalty
+# dominate the loss, so the network cannot learn the pattern at all and *underfits* (both
+# training and validation loss stay high). Tune it by watching the validation loss.
+#
+# The best value depends on the data and the network: the sample comparison, 40 noisy
+# points and 256 hidden units, needs a strong 0.3. Try 0.01, 0.1, 0.3 and 3.0 there. At
+# 3.0 the gap is smallest of all, yet the network underfits: it barely follows the sine
+# curve, so its validation loss is higher than at 0.3. Choose the strength by the
+# validation loss, not by the gap alone.

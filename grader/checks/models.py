@@ -24,6 +24,7 @@ __all__ = [
     "MAX_REBUILT_PARAMETERS",
     "DenseSummary",
     "Factors",
+    "callback_settings",
     "check_config",
     "dense_layers",
     "dense_stack",
@@ -358,6 +359,54 @@ def dense_stack(
     )
     model.compile(optimizer="adam", loss="mse")
     return to_wire(model)
+
+
+def callback_settings(value: Any, what: str, class_name: str) -> dict[str, Any]:
+    """The settings of a callback that crossed the wire (``monitor``, ``patience``...);
+    fail clearly unless it is a ``keras.callbacks.<class_name>``."""
+    expected = f"{what} to return a keras.callbacks.{class_name} object"
+    hint = f"create it with keras.callbacks.{class_name}(...) and return it."
+    if not isinstance(value, KerasObject) or value.kind != "callback":
+        found = f"a Keras {value.kind}" if isinstance(value, KerasObject) else None
+        raise fail(expected, found or f"a {type(value).__name__}", hint)
+    module = value.config.get("module")
+    if value.class_name != class_name or module != "keras.callbacks":
+        where = "" if module == "keras.callbacks" else f" defined in {module}"
+        raise fail(expected, f"a {value.class_name} callback{where}", hint)
+    return dict(value.inner_config)
+
+
+def expect_compiled_adam_mse(model: Any, call: str) -> None:
+    """Fail unless the rebuilt ``model`` was compiled with Adam and the MSE loss (in
+    any spelling: "mse", a loss object, or a function computing it)."""
+    import keras
+
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        raise fail(
+            f"{call} should return a compiled model",
+            "a model that was never compiled",
+            'compile it with optimizer="adam" and loss="mse" before returning it.',
+        )
+    if not isinstance(model.optimizer, keras.optimizers.Adam):
+        raise fail(
+            f"{call} should compile with the Adam optimizer",
+            f"{type(model.optimizer).__name__}",
+            'use optimizer="adam".',
+        )
+    rng = np.random.default_rng(7)
+    y_true = rng.normal(size=(16, 1)).astype("float32")
+    y_pred = rng.normal(size=(16, 1)).astype("float32")
+    try:
+        loss = keras.losses.get(model.loss)
+        value = float(np.mean(keras.ops.convert_to_numpy(loss(y_true, y_pred))))
+    except Exception:
+        value = float("nan")
+    if not np.isclose(value, float(np.mean((y_true - y_pred) ** 2)), rtol=1e-5):
+        raise fail(
+            f"{call} should compile with the mean squared error loss",
+            f"loss {model.loss!r}",
+            'use loss="mse".',
+        )
 
 
 def expect_input_dim(model: Any, dim: int, what: str) -> None:

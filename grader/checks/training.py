@@ -3,8 +3,9 @@
 Runs in the trusted grading process on a Keras model rebuilt from a student's (or the
 reference's) config. Everything that could make the outcome depend on the student's process
 is fixed here: the data (seeded numpy), the initial weights (seeded numpy Glorot draw), the
-optimizer (a fresh Adam) and the loop (full-batch, compiled). Only the architecture and the
-regularizers the model carries decide the result, so a student's model and the reference
+dropout masks (seeded from the same seed), the optimizer (a fresh Adam) and the loop
+(full-batch, compiled, in training mode). Only the architecture and the regularizers and
+dropout layers the model carries decide the result, so a student's model and the reference
 give the same numbers when they are the same model.
 
 The gap is measured on the *data* loss (MSE of predictions), never on Keras' ``loss``, which
@@ -145,11 +146,23 @@ def _dense_layers(model: keras.Model) -> Iterator[keras.layers.Dense]:
             yield layer
 
 
+def _random_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    # Layers that draw random numbers when training (Dropout, GaussianNoise...), in order.
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _random_layers(layer)
+        elif isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator):
+            yield layer
+
+
 def reinitialize(model: keras.Model, seed: int) -> None:
-    """Give every Dense kernel a seeded numpy Glorot-uniform draw and every bias zeros.
+    """Give every Dense kernel a seeded numpy Glorot-uniform draw and every bias zeros, and
+    every random layer (Dropout) a seeded sequence of masks.
 
     Layers are drawn in order from one generator, so the weights depend only on the
     architecture and ``seed``, not on Keras' seed state in whichever process built the model.
+    The masks come from a second generator, so adding Dropout layers changes no weight; a
+    Dropout layer's own ``seed`` argument is overridden, as the initializers are.
     """
     rng = np.random.default_rng(seed)
     for layer in _dense_layers(model):
@@ -158,6 +171,10 @@ def reinitialize(model: keras.Model, seed: int) -> None:
         layer.kernel.assign(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32))
         if layer.bias is not None:
             layer.bias.assign(np.zeros(layer.bias.shape, dtype=np.float32))
+    masks = np.random.default_rng([seed, 1])
+    for layer in _random_layers(model):
+        state = layer.seed_generator.state
+        state.assign(np.array([masks.integers(1, 2**31), 0], dtype=state.dtype))
 
 
 def data_mse(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:

@@ -3,6 +3,11 @@
 ``Worker`` owns one student's worker process. Each call has a time limit; a call that
 hangs or kills the worker fails alone, and the next call starts a fresh worker, so the
 student's other checks still run. Replies are decoded strictly by ``wire``.
+
+A notebook is converted here, in the trusted process (``grader.notebooks``: read, never
+run), and the worker imports the result exactly as it imports a ``.py``. The errors and
+tracebacks the worker sends back name lines of that generated module; they are
+rewritten here to name the notebook's cells ("regularization.ipynb, cell 4, line 3").
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from grader import notebooks
 from grader.errors import (
     StudentCrash,
     StudentError,
@@ -29,6 +35,7 @@ from grader.errors import (
 )
 from grader.sandbox import wire
 from grader.sandbox.isolation import Isolation, wrap_command
+from grader.submissions import MAX_SOURCE_BYTES
 
 __all__ = ["CallResult", "Limits", "Worker"]
 
@@ -48,7 +55,7 @@ class Limits:
     import_timeout: float = 120.0
     submission_timeout: float = 900.0
     output_bytes: int = 20_000
-    memory_mb: int = 2048
+    memory_mb: int = 4096
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,11 @@ def worker_environment() -> dict[str, str]:
 
 
 class Worker:
-    """One student's module, loaded in a separate process and called over pipes."""
+    """One student's module, loaded in a separate process and called over pipes.
+
+    ``source`` is a ``.py`` file or, when ``notebook`` is true (by default: when its name
+    ends in ``.ipynb``), a notebook whose code cells are the module.
+    """
 
     def __init__(
         self,
@@ -83,9 +94,15 @@ class Worker:
         module: str,
         limits: Limits | None = None,
         isolation: Isolation | None = None,
+        *,
+        notebook: bool | None = None,
     ) -> None:
         self.source = source
         self.module = module
+        self.notebook = source.suffix.lower() == ".ipynb" if notebook is None else notebook
+        # How the student knows the file: errors name it.
+        self.shown = source.name if self.notebook else f"{module}.py"
+        self._converted: notebooks.Notebook | None = None
         self.limits = limits or Limits()
         self.isolation = isolation or Isolation()
         self._scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
@@ -113,7 +130,10 @@ class Worker:
         home = self._scratch / "home"
         code = self._scratch / "code"
         target = code / f"{self.module}.py"
-        source = self.source.read_bytes()
+        if self._converted is not None:
+            source = self._converted.source.encode("utf-8")
+        else:
+            source = self.source.read_bytes()
         try:
             _prepare_scratch(home, code, target.name, source)
         except OSError as exc:
@@ -188,7 +208,7 @@ class Worker:
         if not isinstance(reply, dict):
             raise self._malformed(function)
         if not reply.get("ok"):
-            raise _student_error(reply.get("error"), function)
+            raise self._student_error(reply.get("error"), function)
         try:
             value = wire.decode(reply.get("value"))
             grads = reply.get("gradients")
@@ -206,6 +226,8 @@ class Worker:
         if self._process is not None:
             return
         self._check_budget("the next call")
+        if self.notebook and self._converted is None:
+            self._converted = self._convert_notebook()
         self._start()
         try:
             reply = self._exchange(
@@ -213,15 +235,14 @@ class Worker:
             )
         except StudentTimeout as exc:
             self._import_error = StudentImportError(
-                f"Importing {self.module}.py did not finish within "
-                f"{self.limits.import_timeout:g} s.",
+                f"Importing {self.shown} did not finish within {self.limits.import_timeout:g} s.",
                 kind="import",
                 details=str(exc),
             )
             raise self._import_error from None
         except StudentCrash as exc:
             self._import_error = StudentImportError(
-                f"The worker exited while importing {self.module}.py.",
+                f"The worker exited while importing {self.shown}.",
                 kind="import",
                 details=str(exc),
             )
@@ -231,8 +252,8 @@ class Worker:
         if not reply.get("ok"):
             raw_error = reply.get("error")
             error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-            text = (
-                f"{self.module}.py could not be imported: "
+            text = self._rewrite(
+                f"{self.shown} could not be imported: "
                 f"{error.get('type', 'Error')}: {error.get('message', '')}"
             )
             if "tf_keras" in str(error.get("message", "")):
@@ -240,13 +261,47 @@ class Worker:
                     " tf_keras (Keras 2) is not supported: use `import keras` or "
                     "`from tensorflow import keras` (Keras 3)."
                 )
-            self._import_error = StudentImportError(
-                text,
-                kind="import",
-                details=str(error.get("traceback", "")),
-            )
+            details = self._rewrite(str(error.get("traceback", "")))
+            if self._converted is not None and details:
+                details = f"{details.rstrip()}\n\n({notebooks.CELL_NUMBERING})"
+            self._import_error = StudentImportError(text, kind="import", details=details)
             self._stop()
             raise self._import_error
+
+    def _convert_notebook(self) -> notebooks.Notebook:
+        """The module the notebook's code cells make; a notebook that cannot be read
+        fails the import, with the reason (discovery normally caught it already)."""
+        limit = notebooks.MAX_NOTEBOOK_BYTES
+        with self.source.open("rb") as handle:
+            data = handle.read(limit + 1)
+        try:
+            if len(data) > limit:
+                raise notebooks.NotebookError(
+                    f"{self.shown} is over the grader's limit of {limit:,} bytes for a notebook."
+                )
+            return notebooks.convert(data, self.shown, max_source_bytes=MAX_SOURCE_BYTES)
+        except notebooks.NotebookError as exc:
+            self._import_error = StudentImportError(str(exc), kind="import")
+            raise self._import_error from None
+
+    def _rewrite(self, text: str) -> str:
+        """``text`` from the worker, naming notebook cells instead of generated lines."""
+        if self._converted is None:
+            return text
+        return self._converted.rewrite(text, f"{self.module}.py", self.shown)
+
+    def _student_error(self, error: Any, function: str) -> StudentError:
+        exc = _student_error(error, function)
+        if self._converted is None:
+            return exc
+        text = self._rewrite(str(exc))
+        skipped = self._converted.skipped_definition(function)
+        if exc.kind == "missing" and skipped is not None:
+            text += (
+                f" It is defined in cell {skipped.cell} of {self.shown}, which the grader "
+                f"does not run because {skipped.reason}: move it to a cell that is graded."
+            )
+        return type(exc)(text, kind=exc.kind, details=self._rewrite(exc.details))
 
     def _check_budget(self, what: str) -> float:
         remaining = self.limits.submission_timeout - self._used

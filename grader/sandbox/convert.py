@@ -8,6 +8,7 @@ values with wire values. Importing this module imports TensorFlow.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -17,7 +18,14 @@ import numpy as np
 
 from grader.sandbox import wire
 
-__all__ = ["Converter", "configure_tensorflow"]
+__all__ = ["REBUILT_CALLBACKS", "Converter", "configure_tensorflow"]
+
+# The callbacks a wire value may be turned back into: those made of settings alone. Others
+# (ModelCheckpoint, CSVLogger, BackupAndRestore...) write files, and a callback can come from
+# a student; they still cross as data, for checks to read.
+REBUILT_CALLBACKS = frozenset(["EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"])
+_SCALARS = (type(None), bool, int, float, str)
+_MISSING = object()
 
 
 def configure_tensorflow() -> None:
@@ -57,6 +65,8 @@ class Converter:
             return wire.KerasObject("layer", self._config(value), self._weights(value))
         if isinstance(value, keras.regularizers.Regularizer):
             return wire.KerasObject("regularizer", self._config(value))
+        if isinstance(value, keras.callbacks.Callback):
+            return wire.KerasObject("callback", self._callback_config(value))
         if isinstance(value, (tf.Tensor, tf.Variable, keras.Variable)):
             return wire.TensorValue(np.asarray(keras.ops.convert_to_numpy(value)))
         if isinstance(value, np.ndarray):
@@ -84,6 +94,26 @@ class Converter:
         result: dict[str, Any] = json.loads(json.dumps(config, default=_json_default))
         return result
 
+    def _callback_config(self, callback: Any) -> dict[str, Any]:
+        """Keras callbacks have no config: their class, and every constructor argument
+        stored under its own name as a plain number, string, bool or None."""
+        cls = type(callback)
+        public = getattr(self.keras.callbacks, cls.__name__, None) is cls
+        settings: dict[str, Any] = {}
+        try:
+            parameters = list(inspect.signature(cls.__init__).parameters)
+        except (TypeError, ValueError):  # a signature Python cannot read: no settings
+            parameters = []
+        for name in parameters:
+            item = getattr(callback, name, _MISSING) if name != "self" else _MISSING
+            if isinstance(item, (*_SCALARS, np.number, np.bool_)):
+                settings[name] = self.to_plain(item)
+        return {
+            "module": "keras.callbacks" if public else str(cls.__module__),
+            "class_name": cls.__name__,
+            "config": settings,
+        }
+
     @staticmethod
     def _weights(obj: Any) -> tuple[np.ndarray, ...]:
         try:
@@ -98,6 +128,8 @@ class Converter:
             config = copy.deepcopy(value.config)
             if value.kind == "regularizer":
                 return keras.regularizers.get(config)
+            if value.kind == "callback":
+                return self._callback(value)
             obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
             if value.weights:
                 obj.set_weights([np.array(w) for w in value.weights])
@@ -132,6 +164,15 @@ class Converter:
             return value, [None] * len(weights)
         grads = tape.gradient(value, weights)
         return value, [None if g is None else wire.TensorValue(np.asarray(g)) for g in grads]
+
+    def _callback(self, value: wire.KerasObject) -> Any:
+        name = value.class_name
+        if value.config.get("module") != "keras.callbacks" or name not in REBUILT_CALLBACKS:
+            raise wire.WireError(f"a {name} callback cannot be rebuilt from its settings")
+        try:
+            return getattr(self.keras.callbacks, name)(**value.inner_config)
+        except (TypeError, ValueError) as exc:
+            raise wire.WireError(f"the {name} settings are not valid: {exc}") from None
 
 
 def _json_default(value: Any) -> Any:

@@ -190,7 +190,10 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
     for path in python:
         if path.parts[1] not in _SYSTEM_FOLDERS and path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    keep = [root / "grader", *(p for p in python if p.is_relative_to(root))]
+    # The grader package the worker imports: in the checkout, or wherever it is installed
+    # when GRADER_ROOT points at another folder of assignments.
+    package = Path(__file__).resolve().parents[1]
+    keep = [package, *(p for p in python if p.is_relative_to(root))]
     for path in (root, *isolation.hidden):
         resolved = path.resolve()
         # Anything under /tmp is already behind the fresh /tmp.

@@ -7,7 +7,10 @@ written as single-key objects whose key starts with ``$``:
 - ``{"$tensor": <$nd>}``: a TensorFlow tensor or variable, as its numpy value;
 - ``{"$tuple": [...]}`` and ``{"$dict": {...}}``: containers;
 - ``{"$keras": {"kind", "config", "weights"}}``: a Keras layer, model or regularizer
-  as its serialized config plus weights.
+  as its serialized config plus weights; or a Keras callback (kind ``callback``), which
+  has no config of its own in Keras, as ``{"module", "class_name", "config"}`` where
+  ``config`` holds its simple settings (``monitor``, ``patience``...) as JSON scalars,
+  and no weights.
 
 Decoding is strict: unknown tags, non-numeric dtypes, shapes that disagree with the
 data and oversized values raise ``WireError``. Nothing is ever pickled, and this
@@ -47,7 +50,8 @@ _DTYPES = frozenset(
     {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
     | {"float16", "float32", "float64"}
 )
-_KERAS_KINDS = frozenset(["layer", "model", "regularizer"])
+_KERAS_KINDS = frozenset(["layer", "model", "regularizer", "callback"])
+_CALLBACK_KEYS = frozenset(["module", "class_name", "config"])
 
 
 class WireError(ValueError):
@@ -63,7 +67,8 @@ class TensorValue:
 
 @dataclass(frozen=True, eq=False)
 class KerasObject:
-    """A Keras layer, model or regularizer as plain data: serialized config and weights."""
+    """A Keras layer, model, regularizer or callback as plain data: serialized config and
+    weights."""
 
     kind: str
     config: dict[str, Any]
@@ -111,6 +116,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
     if kind is TensorValue:
         return {"$tensor": _encode_array(value.array)}
     if kind is KerasObject:
+        if value.kind == "callback":
+            _check_callback(value.config, value.weights)
         return {
             "$keras": {
                 "kind": value.kind,
@@ -177,6 +184,24 @@ def _check_config(value: Any, depth: int = 0) -> None:
         raise WireError("malformed Keras config")
 
 
+def _check_callback(config: dict[str, Any], weights: Any) -> None:
+    # A callback is its class and its settings, nothing nested and nothing to load.
+    if set(config) != _CALLBACK_KEYS or len(weights) != 0:
+        raise WireError("malformed Keras callback")
+    settings = config["config"]
+    if (
+        not isinstance(config["module"], str)
+        or not isinstance(config["class_name"], str)
+        or not isinstance(settings, dict)
+    ):
+        raise WireError("malformed Keras callback")
+    for key, item in settings.items():
+        if not isinstance(key, str) or not (
+            item is None or isinstance(item, (bool, int, float, str))
+        ):
+            raise WireError("malformed Keras callback setting")
+
+
 def decode(data: Any, _depth: int = 0) -> Any:
     """Turn JSON data back into values, refusing anything that is not wire data."""
     if _depth > MAX_DEPTH:
@@ -210,6 +235,8 @@ def decode(data: Any, _depth: int = 0) -> Any:
         if not isinstance(body["weights"], list):
             raise WireError("malformed Keras weights")
         _check_config(body["config"])
+        if body["kind"] == "callback":
+            _check_callback(body["config"], body["weights"])
         weights = tuple(_decode_array(_untag_nd(w)) for w in body["weights"])
         return KerasObject(body["kind"], body["config"], weights)
     raise WireError(f"unknown tag {tag!r}")
