@@ -485,3 +485,22 @@ def test_a_keras_2_import_is_explained(tmp_path):
     with Worker(path, MODULE, LIMITS) as worker, pytest.raises(StudentImportError) as info:
         worker.call("anything")
     assert "tf_keras (Keras 2) is not supported" in str(info.value)
+
+
+def test_a_python_under_tmp_stays_visible_whatever_grader_root_is(tmp_path, monkeypatch):
+    # A clean clone's venv lives under /tmp, behind bubblewrap's fresh /tmp; with
+    # GRADER_ROOT elsewhere it must still be mounted back, after /tmp is replaced.
+    from grader.sandbox import isolation
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    monkeypatch.setattr(isolation, "_python_installation", lambda: [venv])
+    monkeypatch.setenv("GRADER_ROOT", str(tmp_path / "assignments-root"))
+    args = isolation.wrap_command(
+        ["python"], isolation.Isolation("bubblewrap"), tmp_path / "scratch"
+    )
+    mounts = [tuple(args[i : i + 3]) for i in range(len(args) - 2)]
+    assert ("--ro-bind", str(venv.resolve()), str(venv.resolve())) in mounts
+    assert mounts.index(("--ro-bind", str(venv.resolve()), str(venv.resolve()))) > args.index(
+        "/tmp"
+    )

@@ -190,10 +190,12 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
     for path in python:
         if path.parts[1] not in _SYSTEM_FOLDERS and path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    # The grader package the worker imports: in the checkout, or wherever it is installed
-    # when GRADER_ROOT points at another folder of assignments.
+    # The grader package the worker imports (in the checkout, or wherever it is installed
+    # when GRADER_ROOT points at another folder of assignments), and a Python that the
+    # hiding below or the fresh /tmp covered (a venv inside the project or under /tmp).
     package = Path(__file__).resolve().parents[1]
-    keep = [package, *(p for p in python if p.is_relative_to(root))]
+    covered = [p for p in python if p.is_relative_to(root) or p.is_relative_to("/tmp")]
+    keep = [package, *covered]
     for path in (root, *isolation.hidden):
         resolved = path.resolve()
         # Anything under /tmp is already behind the fresh /tmp.
