@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -231,7 +232,7 @@ def _first(student: StudentResult) -> str:
 
 
 def _usage_exit(exc: Exception) -> Any:
-    console.print(f"[red]Error:[/] {exc}")
+    console.print(f"[red]Error:[/] {escape(str(exc))}")  # file names may hold [brackets]
     sys.exit(2)
 
 
@@ -424,6 +425,254 @@ def check(
     for line in summary_lines(outcome):
         screen.print(line, markup=False)
     sys.exit(outcome.exit_code)
+
+
+@main.command()
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    default=Path("/grade"),
+    show_default=True,
+    help="The grading job's folder (student/, data/data.json; results/ is written).",
+)
+@click.option(
+    "--assignment",
+    "assignment_name",
+    help="Assignment name (default: data.json's params.grader_assignment, else the only one).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="The question's timeout in info.json, in seconds: grading is fitted inside it.",
+)
+@click.option(
+    "--strict",
+    type=click.Choice(LEVELS),
+    help="Refuse to grade unless student code is isolated at least this strongly.",
+)
+def prairielearn(
+    root: Path, assignment_name: str | None, timeout: float, strict: str | None
+) -> None:
+    """PrairieLearn's external grader: grade ROOT/student, write ROOT/results/results.json.
+
+    Exits 0 whenever results.json was written (PrairieLearn ignores it otherwise), even
+    when the grader failed: the file then says so and costs the student nothing.
+    """
+    import time
+
+    from grader.lms.prairielearn import grade_job
+
+    started = time.monotonic()
+    sys.exit(grade_job(root, assignment_name, timeout=timeout, strict=strict, started=started))
+
+
+@main.group()
+def export() -> None:
+    """Package an assignment for, or convert results to, a learning management system."""
+
+
+@export.command("gradescope")
+@click.argument("name")
+@click.option(
+    "-o",
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The zip to write (default: NAME-gradescope.zip).",
+)
+@click.option(
+    "--hidden-visibility",
+    type=click.Choice(["hidden", "after_published", "after_due_date"]),
+    default="hidden",
+    show_default=True,
+    help="When students see the hidden checks (hidden: never).",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=120, max=2400),
+    default=600,
+    show_default=True,
+    help="The autograder timeout set in Gradescope, in seconds.",
+)
+def export_gradescope(
+    name: str, out_file: Path | None, hidden_visibility: str, timeout: int
+) -> None:
+    """Write a Gradescope autograder zip (setup.sh, run_autograder) for assignment NAME."""
+    from grader.lms.gradescope import build_autograder, pinned_requirements
+
+    out = out_file if out_file is not None else Path(f"{name}-gradescope.zip")
+    try:
+        assignment = load_assignment(name)
+        inconsistent = check_consistency(assignment)
+        if inconsistent:
+            raise AssignmentError(
+                " ".join(inconsistent) + f" Fix the assignment (grader validate {name})."
+            )
+        members = build_autograder(
+            assignment, out, hidden_visibility=hidden_visibility, timeout=timeout
+        )
+    except GraderError as exc:
+        _usage_exit(exc)
+    hidden = sum(c.visibility == "hidden" for c in assignment.checks)
+    out_console.print(
+        f"Wrote {out} ({len(members)} files) for {assignment.title}: "
+        f"{len(assignment.checks)} checks, {_points(assignment.max_score)} points"
+        f"{f', {hidden} hidden ({hidden_visibility})' if hidden else ''}. "
+        f"setup.sh installs {' and '.join(pinned_requirements())}.",
+        markup=False,
+    )
+    out_console.print(
+        "In Gradescope: upload it as the autograder (Ubuntu 22.04 base), set the "
+        f"timeout to {timeout} s and the memory to 3 GB (the default 768 MB is not "
+        'enough; see README, "Use with your LMS").',
+        markup=False,
+    )
+
+
+@main.command("gradescope-autograder", hidden=True)
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Gradescope's /autograder (default: $GRADER_GRADESCOPE_ROOT or /autograder).",
+)
+@click.option("--assignment", "assignment_name", help="Assignment (default: the zip's).")
+@click.option("--time-limit", type=click.FloatRange(min=1), help="Seconds the grading may take.")
+def gradescope_autograder(
+    root: Path | None, assignment_name: str | None, time_limit: float | None
+) -> None:
+    """Grade Gradescope's one submission; run by the zip's run_autograder."""
+    from grader.lms.gradescope import default_root, run_autograder
+
+    try:
+        run_autograder(
+            root or default_root(), assignment_name=assignment_name, time_limit=time_limit
+        )
+    except OSError as exc:  # results.json could not be written: run_autograder reports
+        console.print(f"The grader could not write results.json: {exc}", markup=False)
+        sys.exit(3)
+
+
+# ---------------------------------------------------------------- gradebook exports
+
+_RESULTS_ARG = click.argument("results", type=click.Path(path_type=Path))
+_ROSTER_OPT = click.option(
+    "--roster",
+    "roster_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="CSV mapping each student (submission name) to their LMS identities.",
+)
+
+
+def _out_opt(default: str) -> Any:
+    return click.option(
+        "-o",
+        "--out",
+        "out_file",
+        type=click.Path(path_type=Path),
+        help=f"File to write (default: {default} next to results.json).",
+    )
+
+
+def _gradebook(
+    results: Path, roster_path: Path, out_file: Path | None, default: str, build: Any
+) -> None:
+    """Read RESULTS and the roster, list who is left out (stderr), write the file."""
+    from grader.lms.gradebook import load_results, results_file, write_export
+    from grader.lms.roster import read_roster
+
+    try:
+        run = load_results(results)
+        roster = read_roster(roster_path)
+        exported = build(run, roster)
+        target = out_file or results_file(results).parent / default
+        if target.resolve() == results_file(results).resolve():
+            raise UsageError(f"{target} is the results file: choose another --out.")
+        for line in exported.notices(str(roster_path)):
+            console.print(line, markup=False)
+        write_export(exported, target)
+    except (GraderError, OSError) as exc:
+        _usage_exit(exc)
+    out_console.print(
+        f"Wrote {target}: {len(exported.written)} of the {len(run.students)} students "
+        f"for {exported.lms}.",
+        markup=False,
+    )
+
+
+@export.command("canvas")
+@_RESULTS_ARG
+@_ROSTER_OPT
+@click.option(
+    "--assignment-id",
+    required=True,
+    help="The Canvas assignment's id: the number in its URL (.../assignments/12345).",
+)
+@_out_opt("canvas-grades.csv")
+def export_canvas(
+    results: Path, roster_path: Path, assignment_id: str, out_file: Path | None
+) -> None:
+    """Write a Canvas gradebook import CSV of RESULTS' scores.
+
+    RESULTS is a run's results.json or its --out folder. Students the roster does not
+    identify are listed and left out, never guessed.
+    """
+    from grader.lms.canvas import export_canvas as build
+
+    _gradebook(
+        results,
+        roster_path,
+        out_file,
+        "canvas-grades.csv",
+        lambda run, roster: build(run, roster, assignment_id),
+    )
+
+
+@export.command("moodle")
+@_RESULTS_ARG
+@_ROSTER_OPT
+@click.option(
+    "--identity",
+    type=click.Choice(["email", "idnumber"]),
+    default="email",
+    show_default=True,
+    help="How Moodle finds each student: the roster's email or id_number column.",
+)
+@_out_opt("moodle-grades.csv")
+def export_moodle(results: Path, roster_path: Path, identity: str, out_file: Path | None) -> None:
+    """Write a Moodle grade import CSV (identity, grade, feedback) of RESULTS' scores.
+
+    RESULTS is a run's results.json or its --out folder. Students the roster does not
+    identify are listed and left out, never guessed.
+    """
+    from grader.lms.moodle import export_moodle as build
+
+    _gradebook(
+        results,
+        roster_path,
+        out_file,
+        "moodle-grades.csv",
+        lambda run, roster: build(run, roster, identity),
+    )
+
+
+@export.command("lti")
+@_RESULTS_ARG
+@_ROSTER_OPT
+@_out_opt("lti-scores.jsonl")
+def export_lti(results: Path, roster_path: Path, out_file: Path | None) -> None:
+    """Write LTI 1.3 AGS score objects (JSON lines) of RESULTS' scores.
+
+    RESULTS is a run's results.json or its --out folder. Nothing is sent: POST each
+    line to the line item's /scores endpoint with your platform's credentials.
+    """
+    from grader.lms.lti import export_lti as build
+
+    _gradebook(results, roster_path, out_file, "lti-scores.jsonl", build)
 
 
 def check_consistency(assignment: Assignment) -> list[str]:

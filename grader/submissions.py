@@ -70,7 +70,14 @@ from pathlib import Path
 from grader import notebooks
 from grader.errors import UsageError
 
-__all__ = ["MAX_SOURCE_BYTES", "Discovery", "Submission", "discover", "submission_from_file"]
+__all__ = [
+    "MAX_SOURCE_BYTES",
+    "Discovery",
+    "Submission",
+    "discover",
+    "submission_from_file",
+    "submission_from_folder",
+]
 
 # A hand-written solution is a few kilobytes; anything over this is not one.
 MAX_SOURCE_BYTES = 1_000_000
@@ -174,6 +181,17 @@ def submission_from_file(
     context = _Context(target.parent, module, max_bytes)
     who = display[: -len(suffix)] if student is None else student
     return _from_file(who, target, display, context, notebook=suffix == ".ipynb")
+
+
+def submission_from_folder(
+    folder: Path, module: str, student: str, *, max_bytes: int = MAX_SOURCE_BYTES
+) -> Submission:
+    """One student's folder handed to the grader on its own (an LMS's upload folder):
+    the same rules as a student folder ``discover`` finds, links kept inside ``folder``."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder of submitted files.")
+    context = _Context(Path(os.path.realpath(folder)), module, max_bytes)
+    return _from_folder(folder, student, context)
 
 
 def _conflict(student: str, displays: list[str]) -> Submission:

@@ -18,6 +18,9 @@ _LONGEST = (
     "test_notebooks.py",
     "test_bad_input.py",
     "test_resume.py",
+    "test_gradescope.py",
+    "test_gradebooks.py",
+    "test_prairielearn.py",
 )
 
 

@@ -55,3 +55,14 @@ def test_ambiguous_folder_asks_for_the_name(root: Path) -> None:
         _pick_assignment(None, root / "class")
     with pytest.raises(UsageError, match="--assignment"):
         _pick_assignment(None, root / "missing")
+
+
+def test_an_error_naming_brackets_is_printed_not_parsed_as_markup(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    folder = tmp_path / "class [/red] [b]"
+    result = CliRunner().invoke(main, ["run", str(folder), "--assignment", "regularization"])
+    assert result.exit_code == 2
+    assert "class [/red] [b] does not exist" in result.output

@@ -1,0 +1,1 @@
+"""Learning management systems: packaging assignments for them and converting results."""

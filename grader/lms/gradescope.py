@@ -1,0 +1,715 @@
+"""Gradescope: package an assignment as a Gradescope autograder, and grade there.
+
+``grader export gradescope NAME -o autograder.zip`` (``build_autograder``) writes the zip
+an instructor uploads. Gradescope unpacks it into ``/autograder/source`` and runs:
+
+- ``setup.sh`` once, when it builds the image: Python 3.11+, a virtual environment in
+  ``/autograder/venv`` with TensorFlow (CPU) and Keras pinned to the versions installed
+  where the zip was built, and the grader from the source copy in the zip (the grader
+  package, ``assignments/NAME``, ``reference/NAME.py``, ``templates/``, ``pyproject.toml``:
+  no other assignment, no tests, no examples);
+- ``run_autograder`` for every submission: ``python -m grader gradescope-autograder``
+  (``run_autograder`` below) grades the one file in ``/autograder/submission`` like
+  ``grader run`` grades a student (a separate, sandboxed worker; the verdicts decided in
+  the grading process) and writes ``/autograder/results/results.json`` once. If the
+  grader cannot write it (it did not start, crashed hard, ran out of time), the shell
+  script writes one that says so: Gradescope never shows "failed to execute".
+
+``to_results`` turns a ``StudentResult`` into Gradescope's format
+(``grader/schemas/gradescope-results.schema.json``): one test per check, numbered
+"exercise.check" (the function's place in ``[assignment] functions``, then the check's
+place among that function's checks), the student-facing message as Markdown. A check
+the grader could not run (status "error") is reported with ``max_score`` 0: it counts
+neither for nor against the student, and the summary says so.
+
+Hidden checks get the visibility chosen at export (``--hidden-visibility``, default
+"hidden": never shown to students, whose total score Gradescope then also hides until
+grades are published). "after_published" or "after_due_date" would show the hidden
+checks' names and messages to every student later, which gives them away to the next
+cohort; the summary shown to students counts only the checks they can see.
+
+The root ``/autograder`` comes from ``GRADER_GRADESCOPE_ROOT`` (or ``--root``), so the
+tests run the real ``run_autograder`` in a temporary folder laid out like Gradescope's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import re
+import resource
+import stat
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+from grader.assignment import Assignment, load_assignment
+from grader.errors import GraderError, UsageError
+from grader.paths import project_root
+from grader.reports._atomic import atomic_write_text
+from grader.results import CheckResult, StudentResult
+from grader.submissions import Submission, submission_from_file
+
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_ROOT",
+    "DEFAULT_TIMEOUT",
+    "HIDDEN_VISIBILITIES",
+    "ROOT_ENV",
+    "Settings",
+    "Submitter",
+    "build_autograder",
+    "crash_results",
+    "find_submission",
+    "pinned_requirements",
+    "read_submitters",
+    "run_autograder",
+    "to_results",
+]
+
+ROOT_ENV = "GRADER_GRADESCOPE_ROOT"
+DEFAULT_ROOT = Path("/autograder")
+CONFIG_NAME = "gradescope.json"  # at the zip's root: which assignment, and how
+HIDDEN_VISIBILITIES = ("hidden", "after_published", "after_due_date")
+DEFAULT_TIMEOUT = 600  # Gradescope's default autograder timeout, in seconds
+# run_autograder stops the grader this long before Gradescope's timeout, so that it
+# can still write a results.json saying so.
+TIMEOUT_MARGIN = 30
+# Of the grader's time limit, what the student's code may use in all; the rest is the
+# grader's (TensorFlow's import, the reference's answers, the grader's own training).
+STUDENT_SHARE = 0.6
+PRINTED_CHARS = 5_000  # of what the student's code printed, shown in the summary
+
+_SCRIPTS = Path(__file__).resolve().parent / "scripts"
+_SKIPPED_NAMES = frozenset(["__pycache__", "__MACOSX", ".pytest_cache", ".ipynb_checkpoints"])
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same inputs give the same zip
+_LISTED = 10
+
+
+# ---------------------------------------------------------------- the zip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``run_autograder`` needs to know, stored as ``gradescope.json`` in the zip."""
+
+    assignment: str
+    hidden_visibility: str = "hidden"
+    time_limit: int = DEFAULT_TIMEOUT - TIMEOUT_MARGIN  # seconds the grader may take
+    grader_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assignment": self.assignment,
+            "hidden_visibility": self.hidden_visibility,
+            "time_limit": self.time_limit,
+            "grader_version": self.grader_version,
+        }
+
+
+def read_settings(path: Path) -> Settings:
+    """The zip's ``gradescope.json``; GraderError if it is missing or malformed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GraderError(f"The autograder's {path} cannot be read: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("assignment"), str):
+        raise GraderError(f"The autograder's {path} does not name the assignment.")
+    visibility = data.get("hidden_visibility", "hidden")
+    limit = data.get("time_limit", DEFAULT_TIMEOUT - TIMEOUT_MARGIN)
+    if visibility not in HIDDEN_VISIBILITIES or not isinstance(limit, int) or limit <= 0:
+        raise GraderError(f"The autograder's {path} has invalid settings: {data}")
+    return Settings(data["assignment"], visibility, limit, str(data.get("grader_version", "")))
+
+
+def _installed(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def pinned_requirements() -> list[str]:
+    """TensorFlow's CPU build and Keras, pinned to the versions installed here."""
+    tensorflow = _installed("tensorflow-cpu") or _installed("tensorflow")
+    keras = _installed("keras")
+    if tensorflow is None or keras is None:
+        raise UsageError(
+            "TensorFlow and Keras must be installed where the autograder is built: "
+            "it pins the versions the assignment was checked with."
+        )
+    return [f"tensorflow-cpu=={tensorflow}", f"keras=={keras}"]
+
+
+def _script(name: str, values: dict[str, str]) -> str:
+    text = (_SCRIPTS / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace(f"@@{key}@@", value)
+    leftover = re.search(r"@@[A-Z_]+@@", text)
+    if leftover:  # a template and this code disagree: the grader's fault
+        raise GraderError(f"{name}: no value for {leftover.group()}.")
+    return text
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """The files under ``folder``, sorted; caches, hidden entries and links left out."""
+    for top, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if f not in _SKIPPED_NAMES and not f.startswith("."))
+        for name in sorted(files):
+            path = Path(top) / name
+            if name.startswith(".") or name.endswith((".pyc", ".pyo")) or path.is_symlink():
+                continue
+            yield path
+
+
+def bundle_files(assignment: Assignment) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for the grader's source copy: the grader package, the
+    assignment, its reference, the templates and the project files pip needs."""
+    package = Path(__file__).resolve().parents[1]  # the grader package running now
+    checkout = package.parent
+    root = project_root()
+    if not assignment.reference.is_file():
+        raise UsageError(
+            f"The reference solution {assignment.reference} is missing: the autograder "
+            "grades against it."
+        )
+    members: list[tuple[str, Path]] = []
+    members += [(f"grader/{p.relative_to(package).as_posix()}", p) for p in _walk(package)]
+    directory = assignment.directory
+    members += [
+        (f"assignments/{assignment.name}/{p.relative_to(directory).as_posix()}", p)
+        for p in _walk(directory)
+    ]
+    members.append((f"reference/{assignment.name}.py", assignment.reference))
+    templates = next(
+        (base / "templates" for base in (root, checkout) if (base / "templates").is_dir()), None
+    )
+    if templates is not None:
+        members += [
+            (f"templates/{p.relative_to(templates).as_posix()}", p) for p in _walk(templates)
+        ]
+    for name in ("pyproject.toml", "README.md"):  # pip builds the grader from these
+        if not (checkout / name).is_file():
+            raise UsageError(
+                f"{checkout / name} is missing: build the autograder from the grader's "
+                "checkout (pip install -e), which setup.sh installs the grader from."
+            )
+        members.append((name, checkout / name))
+    return members
+
+
+def build_autograder(
+    assignment: Assignment,
+    out: Path,
+    *,
+    hidden_visibility: str = "hidden",
+    timeout: int = DEFAULT_TIMEOUT,
+) -> list[str]:
+    """Write the Gradescope autograder zip for ``assignment`` to ``out``; the names of
+    its members. ``timeout`` is the autograder timeout set in Gradescope (seconds)."""
+    if hidden_visibility not in HIDDEN_VISIBILITIES:
+        raise UsageError(
+            f"Unknown visibility {hidden_visibility!r} for hidden checks; use one of "
+            f"{', '.join(HIDDEN_VISIBILITIES)}."
+        )
+    if timeout <= TIMEOUT_MARGIN * 2:
+        raise UsageError(f"The timeout must be more than {TIMEOUT_MARGIN * 2} seconds.")
+    if out.is_dir():
+        raise UsageError(
+            f"{out} is a folder; name the zip file to write, e.g. {out}/autograder.zip."
+        )
+    settings = Settings(assignment.name, hidden_visibility, timeout - TIMEOUT_MARGIN)
+    requirements = pinned_requirements()
+    values = {
+        "ASSIGNMENT": assignment.name,
+        "GRADER_VERSION": __version__,
+        "REQUIREMENTS": " ".join(f"'{r}'" for r in requirements),
+        "TIME_LIMIT": str(settings.time_limit),
+    }
+    texts: list[tuple[str, str, int]] = [
+        ("setup.sh", _script("gradescope_setup.sh", values), 0o755),
+        ("run_autograder", _script("gradescope_run_autograder", values), 0o755),
+        (CONFIG_NAME, json.dumps(settings.to_dict(), indent=2) + "\n", 0o644),
+    ]
+    files = bundle_files(assignment)
+    names = [name for name, _, _ in texts] + [name for name, _ in files]
+    if len(set(names)) != len(names):
+        raise GraderError("Two files of the autograder have the same name in the zip.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
+            for name, text, mode in texts:
+                _add(archive, name, text.encode("utf-8"), mode)
+            for name, path in files:
+                mode = 0o755 if os.access(path, os.X_OK) else 0o644
+                _add(archive, name, path.read_bytes(), mode)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return names
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.create_system = 3  # Unix: unzip and Gradescope honour the mode bits below
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+# ---------------------------------------------------------------- the submission
+
+
+@dataclass(frozen=True)
+class Submitter:
+    name: str = ""
+    email: str = ""
+    id: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email or self.id
+
+
+def read_submitters(path: Path) -> tuple[tuple[Submitter, ...], str | None]:
+    """Who handed the submission in (``users`` of ``submission_metadata.json``), and a
+    note for the instructor when the file is missing or malformed (then no one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return (), f"{path} does not exist: the student is not named."
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return (), f"{path} cannot be read ({exc}): the student is not named."
+    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(users, list):
+        return (), f"{path} has no list of users: the student is not named."
+    found = []
+    for user in users:
+        if not isinstance(user, dict):
+            continue
+        fields = {k: user.get(k) for k in ("name", "email", "id")}
+        submitter = Submitter(
+            **{k: str(v).strip() for k, v in fields.items() if isinstance(v, (str, int))}
+        )
+        if submitter.label:
+            found.append(submitter)
+    note = None if found else f"{path} names no user: the student is not named."
+    return tuple(found), note
+
+
+def find_submission(folder: Path, module: str, student: str) -> Submission:
+    """The one ``MODULE.py`` or ``MODULE.ipynb`` anywhere in ``folder`` (Gradescope
+    unpacks uploaded zips; a GitHub submission is a whole repository), checked like a
+    class folder's file (``submission_from_file``). None, or more than one, is a
+    Submission with a problem: nothing is guessed. Links are not followed out of
+    ``folder`` (a link to the reference solution would otherwise be graded)."""
+    shown = "your submission"
+    expected = f"{module}.py (or {module}.ipynb)"
+    if not folder.is_dir():
+        return Submission(
+            student, None, shown, problem=f"No files were submitted: expected {expected}."
+        )
+    boundary = Path(os.path.realpath(folder))
+    wanted = {f"{module}.py", f"{module}.ipynb"}
+    candidates: list[Path] = []
+    others: list[str] = []
+    for top, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if f not in _SKIPPED_NAMES and not f.startswith("."))
+        for name in sorted(files):
+            path = Path(top) / name
+            if name in wanted:
+                candidates.append(path)
+            elif not name.startswith("."):
+                others.append(path.relative_to(folder).as_posix())
+    if not candidates:
+        if not others:
+            return Submission(
+                student, None, shown, problem=f"Your submission is empty: expected {expected}."
+            )
+        return Submission(student, None, shown, problem=_wrong_names(others, module, expected))
+    shown_paths = [p.relative_to(folder).as_posix() for p in candidates]
+    if len(candidates) > 1:
+        return Submission(
+            student,
+            None,
+            ", ".join(shown_paths),
+            problem=f"More than one file to grade: {_join(shown_paths)}. Submit exactly one "
+            f"{expected} and grade again.",
+        )
+    (path,), (display,) = candidates, shown_paths
+    target = Path(os.path.realpath(path))
+    if path.is_symlink() and (target == boundary or not target.is_relative_to(boundary)):
+        return Submission(
+            student,
+            None,
+            display,
+            problem=f"{display} is a symbolic link to a file outside your submission; "
+            "the grader does not follow it. Submit the file itself.",
+        )
+    try:
+        found = submission_from_file(path, module, student)
+    except UsageError as exc:  # gone since the walk, or a link to a folder
+        return Submission(student, None, display, problem=str(exc))
+    return replace(found, display_path=display)
+
+
+def _wrong_names(others: list[str], module: str, expected: str) -> str:
+    def misnamed(name: str) -> bool:
+        base = name.rsplit("/", 1)[-1].lower()
+        if base.endswith((".py", ".ipynb")):
+            return module.lower() in base.rsplit(".", 1)[0]
+        return base in (module.lower(), f"{module.lower()}.txt") or base.startswith(
+            (f"{module.lower()}.py.", f"{module.lower()}.ipynb.")
+        )
+
+    close = [n for n in others if misnamed(n)]
+    problem = f"Expected {expected} in your submission; found {_join(others)}."
+    if len(close) == 1:
+        target = f"{module}.ipynb" if ".ipynb" in close[0].lower() else f"{module}.py"
+        problem += (
+            f" Rename {close[0]} to {target} (names are case-sensitive) and submit again: "
+            "the grader does not grade a file under another name."
+        )
+    return problem
+
+
+def _join(names: list[str]) -> str:
+    return ", ".join(names[:_LISTED]) + (" ..." if len(names) > _LISTED else "")
+
+
+# ---------------------------------------------------------------- results.json
+
+
+def _fence(text: str) -> str:
+    """``text`` as a Markdown code block, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _escape(text: str) -> str:
+    """Plain text for a Markdown paragraph: file names like my_file_v2.py stay as typed."""
+    return re.sub(r"([\\`*_\[\]<>#|~])", r"\\\1", text)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _numbers(assignment: Assignment) -> dict[str, tuple[int, int]]:
+    """Each check's (exercise, check): its function's place in [assignment] functions,
+    then its place among that function's checks, both from 1."""
+    numbers: dict[str, tuple[int, int]] = {}
+    seen: dict[str, int] = {}
+    for spec in assignment.checks:
+        exercise = (
+            assignment.functions.index(spec.function) + 1
+            if spec.function in assignment.functions
+            else len(assignment.functions) + 1
+        )
+        seen[spec.function] = seen.get(spec.function, 0) + 1
+        numbers[spec.name] = (exercise, seen[spec.function])
+    return numbers
+
+
+def _check_output(check: CheckResult) -> str:
+    message = check.message.strip()
+    if check.status == "error":
+        text = (
+            "The grader could not run this check. It does not count for or against you: "
+            "it is left out of your score and of the maximum. Ask your instructor to "
+            "regrade your submission."
+        )
+        return text + ("\n\n" + _fence(message) if message else "")
+    if check.status == "timeout":
+        return "Your code ran out of time on this check.\n\n" + _fence(message or "Timed out.")
+    return _fence(message) if message else ""
+
+
+def _ordered(assignment: Assignment, result: StudentResult) -> list[tuple[str, CheckResult]]:
+    numbers = _numbers(assignment)
+    extra = len(assignment.functions) + 2
+    keyed = []
+    for index, check in enumerate(result.checks):
+        exercise, number = numbers.get(check.name, (extra, index + 1))
+        keyed.append(((exercise, number), f"{exercise}.{number}", check))
+    keyed.sort(key=lambda item: item[0])
+    return [(label, check) for _, label, check in keyed]
+
+
+def to_results(
+    assignment: Assignment,
+    result: StudentResult,
+    *,
+    hidden_visibility: str = "hidden",
+    execution_time: float = 0.0,
+    extra_data: dict[str, Any] | None = None,
+    headline: str | None = None,
+    explain_faults: bool = True,
+) -> dict[str, Any]:
+    """Gradescope's results.json for one graded submission. ``headline`` replaces the
+    summary's first paragraph (a grader crash says so there); ``explain_faults`` False
+    leaves out the paragraph on checks the grader could not run."""
+    tests = []
+    faults_shown: list[str] = []
+    faults_hidden = 0
+    for number, check in _ordered(assignment, result):
+        counted = check.counted
+        hidden = check.visibility != "visible"
+        if not counted:
+            if hidden:
+                faults_hidden += 1
+            else:
+                faults_shown.append(number)
+        name = check.description or check.name
+        tests.append(
+            {
+                "name": name if counted else f"{name} (not counted: the grader could not run it)",
+                "number": number,
+                "score": check.points if counted else 0.0,
+                "max_score": check.max_points if counted else 0.0,
+                "status": "passed" if check.status == "passed" else "failed",
+                "output": _check_output(check),
+                "output_format": "md",
+                "visibility": hidden_visibility if hidden else "visible",
+                "extra_data": {"check": check.name, "status": check.status},
+            }
+        )
+    paragraphs = [headline] if headline else [_score_line(result)]
+    if result.status == "import_error" and result.error:
+        paragraphs.append(
+            "**Your module could not be imported**, so no check could run: every check "
+            "failed.\n\n" + _fence(result.error)
+        )
+    elif result.status == "invalid":
+        paragraphs.append(
+            "**Your submission could not be graded:** "
+            + _escape(result.error or "no file found.")
+            + " Every check failed."
+        )
+    if explain_faults and (faults_shown or faults_hidden):
+        which = [f"check {n}" for n in faults_shown]
+        if faults_hidden:
+            which.append(f"{faults_hidden} check{'s' * (faults_hidden > 1)} not shown here")
+        count = len(faults_shown) + faults_hidden
+        paragraphs.append(
+            f"**The grader could not run {count} check{'s' * (count > 1)}** "
+            f"({', '.join(which)}). They do not count for or against you: they are left "
+            "out of your score and of the maximum. Ask your instructor to regrade your "
+            "submission."
+        )
+    if result.output.strip():
+        printed = result.output
+        cut = len(printed) > PRINTED_CHARS
+        printed = printed[:PRINTED_CHARS]
+        note = f" (the first {PRINTED_CHARS} characters)" if cut else ""
+        paragraphs.append(f"What your code printed{note}:\n\n" + _fence(printed))
+    paragraphs.append(f"Graded by grader {__version__} in {execution_time:.0f} s.")
+    return {
+        "score": result.score,
+        "execution_time": round(execution_time, 1),
+        "output": "\n\n".join(paragraphs),
+        "output_format": "md",
+        "test_output_format": "md",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "assignment": assignment.name,
+            "grader_version": __version__,
+            "status": result.status,
+            "source": result.source,
+            **(extra_data or {}),
+        },
+        "tests": tests,
+    }
+
+
+def _score_line(result: StudentResult) -> str:
+    """The summary's first line: the points of the checks the student can see."""
+    shown = [c for c in result.checks if c.visibility == "visible" and c.counted]
+    score = sum(c.points for c in shown)
+    maximum = sum(c.max_points for c in shown)
+    passed = sum(c.status == "passed" for c in shown)
+    line = (
+        f"**{_points(score)} / {_points(maximum)} points**: {passed} of {len(shown)} checks passed."
+    )
+    if any(c.visibility != "visible" for c in result.checks):
+        line += " Your grade also includes checks that are not shown here."
+    return line
+
+
+def crash_results(
+    assignment: Assignment | None,
+    student: str,
+    why: str,
+    *,
+    hidden_visibility: str = "hidden",
+    execution_time: float = 0.0,
+    extra_data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """results.json when the grader itself failed: no check counts, the student is told
+    it is not their fault and to ask for a regrade. ``why`` goes to the instructor only
+    (extra_data and run_autograder's output), never to the student."""
+    headline = (
+        "**The autograder failed on your submission.** This is a fault of the grader, "
+        "not of your work: no check counts, and the score of 0 is not a grade. Please "
+        "ask your instructor to regrade your submission."
+    )
+    extra = {"grader_error": why, **(extra_data or {})}
+    if assignment is None:
+        return {
+            "score": 0.0,
+            "execution_time": round(execution_time, 1),
+            "output": headline,
+            "output_format": "md",
+            "stdout_visibility": "hidden",
+            "extra_data": {"grader_version": __version__, "status": "error", **extra},
+            "tests": [],
+        }
+    result = StudentResult(
+        student=student,
+        score=0.0,
+        max_score=0.0,
+        status="error",
+        checks=assignment.unrun_checks(
+            "error", "The grader could not run this check. This does not count against you."
+        ),
+        error=why,
+    )
+    return to_results(
+        assignment,
+        result,
+        hidden_visibility=hidden_visibility,
+        execution_time=execution_time,
+        extra_data=extra,
+        headline=headline,
+        explain_faults=False,  # every check is "not counted": the headline says why
+    )
+
+
+# ---------------------------------------------------------------- run_autograder
+
+
+def default_root() -> Path:
+    return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
+
+
+def run_autograder(
+    root: Path,
+    *,
+    assignment_name: str | None = None,
+    time_limit: float | None = None,
+) -> dict[str, Any]:
+    """Grade the submission in ``root/submission`` and write ``root/results/results.json``
+    once; the results written. A fault of the grader anywhere still writes a valid file
+    saying so. Raises only if that file cannot be written."""
+    started = time.monotonic()
+    assignment: Assignment | None = None
+    settings: Settings | None = None
+    student = "submission"
+    extra: dict[str, Any] = {}
+    package = Path(__file__).resolve().parents[1]
+    print(f"grader {__version__} from {package}, Python {sys.version.split()[0]}.")
+    try:
+        submitters, note = read_submitters(root / "submission_metadata.json")
+        if note:
+            print(f"Note: {note}")
+        extra["submitters"] = [vars(s) for s in submitters]
+        student = ", ".join(s.label for s in submitters) or student
+        settings = read_settings(root / "source" / CONFIG_NAME)
+        assignment = load_assignment(assignment_name or settings.assignment)
+        limit = float(time_limit or settings.time_limit)
+        submission = find_submission(root / "submission", assignment.module, student)
+        print(f"Grading {submission.display_path} of {student} for {assignment.title}.")
+        result, isolation = _grade(assignment, submission, root, limit, started)
+        extra["isolation"] = isolation
+        elapsed = time.monotonic() - started
+        results = to_results(
+            assignment,
+            result,
+            hidden_visibility=settings.hidden_visibility,
+            execution_time=elapsed,
+            extra_data=extra,
+        )
+        _report(result, isolation, elapsed)
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        print(f"The grader failed: {why}\n{traceback.format_exc()}", flush=True)
+        try:
+            results = crash_results(
+                assignment,
+                student,
+                why,
+                hidden_visibility=settings.hidden_visibility if settings else "hidden",
+                execution_time=time.monotonic() - started,
+                extra_data=extra,
+            )
+        except Exception:  # even the report of the fault failed: the plainest one
+            results = crash_results(None, student, why)
+    try:
+        text = json.dumps(results, indent=2, allow_nan=False)  # NaN is not JSON
+    except ValueError as exc:
+        print(f"The grader's results are not JSON: {exc}", flush=True)
+        results = crash_results(None, student, f"results not JSON: {exc}")
+        text = json.dumps(results, indent=2)
+    atomic_write_text(root / "results" / "results.json", text + "\n")
+    return results
+
+
+def _grade(
+    assignment: Assignment, submission: Submission, root: Path, limit: float, started: float
+) -> tuple[StudentResult, str]:
+    """Grade like ``grader run`` grades one student; the result and the isolation level."""
+    from grader.grading import grade_submission, invalid_result
+    from grader.sandbox.isolation import Isolation, describe, detect
+
+    if submission.problem is not None or submission.path is None:
+        return invalid_result(assignment, submission, submission.problem or "No file."), "none"
+    from grader.sandbox.convert import configure_tensorflow
+
+    configure_tensorflow()
+    level = detect()
+    print(f"Isolation: {describe(level)}.")
+    isolation = Isolation(
+        level, hidden=((root / "submission").resolve(), (root / "results").resolve())
+    )
+    # Student code gets its share of what is left of the time limit, at most the
+    # assignment's own budget; the grader needs the rest to finish and report.
+    budget = max(30.0, (limit - (time.monotonic() - started)) * STUDENT_SHARE)
+    limits = assignment.limits
+    if budget < limits.submission_timeout:
+        limits = replace(limits, submission_timeout=budget)
+        print(f"Student code may run {budget:.0f} s in all (the time limit is {limit:.0f} s).")
+    return grade_submission(assignment, submission, limits, isolation), level
+
+
+def _report(result: StudentResult, isolation: str, elapsed: float) -> None:
+    """What the instructor sees in Gradescope's autograder output (stdout)."""
+    print(
+        f"{result.student}: {_points(result.score)} / {_points(result.max_score)} points, "
+        f"status {result.status}, graded in {elapsed:.1f} s (isolation: {isolation})."
+    )
+    for check in result.checks:
+        first = check.message.strip().splitlines()[0] if check.message.strip() else ""
+        print(
+            f"  {check.status:8} {_points(check.points):>4} / {_points(check.max_points):<4} "
+            f"{check.name} [{check.visibility}] {first[:100]}"
+        )
+    if result.error:
+        print(result.error)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"Peak memory (RSS): grader {own:.0f} MB, largest worker {child:.0f} MB.")
+    sys.stdout.flush()

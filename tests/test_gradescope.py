@@ -1,0 +1,407 @@
+"""Gradescope: the autograder zip, and the real run_autograder in a Gradescope-like folder.
+
+The dropout zip is built once (through the CLI). Two submissions are graded end to end
+by the zip's own run_autograder, extracted into temporary folders laid out like
+Gradescope's /autograder, with setup.sh not run (GRADER_PYTHON points at this venv):
+bob's correct solution as a notebook one folder down, and mallory, whose mistake
+shows in a visible and in a hidden check. Everything else (an empty file, a broken
+assignment, a Python that does not start, the conversion itself) costs no grading.
+Every results.json written is validated against Gradescope's schema.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from grader.assignment import load_assignment
+from grader.cli import main
+from grader.lms import gradescope
+from grader.results import CheckResult, StudentResult
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "dropout"
+SCHEMA = ROOT / "grader" / "schemas" / "gradescope-results.schema.json"
+TIMEOUT = 900  # seconds a whole run_autograder may take here
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def valid(results: dict[str, Any]) -> dict[str, Any]:
+    errors = [e.message for e in validator().iter_errors(results)]
+    assert not errors, errors
+    return results
+
+
+# -- the zip -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    result = CliRunner().invoke(main, ["export", "gradescope", "dropout", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "tensorflow-cpu==" in result.output
+    return out
+
+
+def layout(zip_path: Path, folder: Path) -> Path:
+    """``folder`` laid out like Gradescope's /autograder: the zip unpacked (modes kept)
+    into source/, run_autograder copied up, empty submission/ and results/."""
+    source = folder / "source"
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            target = source / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777)
+    shutil.copy2(source / "run_autograder", folder / "run_autograder")
+    (folder / "submission").mkdir()
+    (folder / "results").mkdir()
+    return folder
+
+
+def run_autograder(folder: Path, **env: str) -> subprocess.Popen[str]:
+    environment = {
+        **os.environ,
+        "GRADER_GRADESCOPE_ROOT": str(folder),
+        "GRADER_PYTHON": sys.executable,
+        **env,
+    }
+    environment.pop("GRADER_ROOT", None)  # run_autograder sets it: the bundled source
+    return subprocess.Popen(
+        [str(folder / "run_autograder")],
+        cwd=folder.parent,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen[str], folder: Path) -> tuple[dict[str, Any], str]:
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, output
+    leftovers = [p.name for p in (folder / "results").iterdir() if p.name != "results.json"]
+    assert leftovers == [], leftovers  # written once, atomically: no temporary file left
+    return valid(json.loads((folder / "results" / "results.json").read_text())), output
+
+
+def test_zip_holds_the_scripts_and_one_assignment(autograder: Path) -> None:
+    with zipfile.ZipFile(autograder) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+        setup = archive.read("setup.sh").decode()
+        run = archive.read("run_autograder").decode()
+        settings = json.loads(archive.read(gradescope.CONFIG_NAME))
+    names = set(infos)
+    for script in ("setup.sh", "run_autograder"):
+        mode = infos[script].external_attr >> 16
+        assert stat.S_ISREG(mode) and mode & 0o777 == 0o755, (script, oct(mode))
+    assert infos["grader/cli.py"].external_attr >> 16 & 0o777 == 0o644
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {
+        "setup.sh",
+        "run_autograder",
+        gradescope.CONFIG_NAME,
+        "grader",
+        "assignments",
+        "reference",
+        "templates",
+        "pyproject.toml",
+        "README.md",
+    }
+    assert {n.split("/")[1] for n in names if n.startswith("assignments/")} == {"dropout"}
+    assert {n for n in names if n.startswith("reference/")} == {"reference/dropout.py"}
+    assignment = load_assignment("dropout")
+    for path in [*assignment.check_files(), assignment.directory / "assignment.toml"]:
+        assert f"assignments/dropout/{path.name}" in names
+    assert "grader/lms/gradescope.py" in names
+    assert "grader/schemas/gradescope-results.schema.json" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith(("tests/", "examples/"))]
+    # TensorFlow's CPU build and Keras, pinned to exactly what is installed here.
+    tensorflow = importlib.metadata.version("tensorflow-cpu")
+    keras = importlib.metadata.version("keras")
+    assert f"'tensorflow-cpu=={tensorflow}' 'keras=={keras}' \"$SOURCE\"" in setup
+    assert "python3-venv" in setup and "python3.11" in setup
+    assert "gradescope-autograder" in run and "@@" not in setup + run
+    assert settings["assignment"] == "dropout"
+    assert settings["hidden_visibility"] == "hidden"
+    assert settings["time_limit"] == gradescope.DEFAULT_TIMEOUT - gradescope.TIMEOUT_MARGIN
+    for script in ("setup.sh", "run_autograder"):  # bash can parse them
+        check = subprocess.run(["bash", "-n"], input=archive_text(autograder, script), text=True)
+        assert check.returncode == 0, script
+
+
+def archive_text(path: Path, name: str) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name).decode()
+
+
+def test_export_refuses_an_unknown_assignment(tmp_path: Path) -> None:
+    out = tmp_path / "a.zip"
+    result = CliRunner().invoke(main, ["export", "gradescope", "nosuch", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "No assignment named 'nosuch'" in result.output
+    assert not out.exists()
+
+
+# -- run_autograder, end to end -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded(
+    autograder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[dict[str, Any], str]]:
+    """bob (a correct notebook, one folder down) and mallory, graded at once."""
+    bob = layout(autograder, tmp_path_factory.mktemp("bob") / "autograder")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Dropout"),
+        nbformat.v4.new_code_cell((EXAMPLES / "bob.py").read_text(encoding="utf-8")),
+    ]
+    (bob / "submission" / "homework").mkdir()
+    nbformat.write(notebook, bob / "submission" / "homework" / "dropout.ipynb")
+    (bob / "submission_metadata.json").write_text(
+        json.dumps({"id": 7, "users": [{"name": "Bob B", "email": "bob@x.edu", "id": 11}]})
+    )
+    mallory = layout(autograder, tmp_path_factory.mktemp("mallory") / "autograder")
+    shutil.copy(EXAMPLES / "mallory" / "dropout.py", mallory / "submission" / "dropout.py")
+    (mallory / "submission_metadata.json").write_text("{not json")
+    running = {"bob": (run_autograder(bob), bob), "mallory": (run_autograder(mallory), mallory)}
+    return {name: finish(process, folder) for name, (process, folder) in running.items()}
+
+
+def test_correct_notebook_scores_full_marks(graded: dict[str, Any]) -> None:
+    results, stdout = graded["bob"]
+    assert results["score"] == 20
+    assert len(results["tests"]) == len(load_assignment("dropout").checks)
+    assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
+    assert sum(t["max_score"] for t in results["tests"]) == 20
+    numbers = [t["number"] for t in results["tests"]]
+    assert numbers[:2] == ["1.1", "1.2"] and numbers[-1] == "3.3"
+    assert results["extra_data"]["source"] == "homework/dropout.ipynb"
+    assert results["extra_data"]["submitters"] == [
+        {"name": "Bob B", "email": "bob@x.edu", "id": "11"}
+    ]
+    assert results["output"].startswith("**17 / 17 points**")  # the visible checks only
+    # The bundled copy of the grader graded it, not this checkout.
+    assert f"from {ROOT / 'grader'}" not in stdout and "/source/grader" in stdout
+    assert "Bob B: 20 / 20 points" in stdout
+
+
+def test_one_mistake_in_a_visible_and_a_hidden_check(graded: dict[str, Any]) -> None:
+    results, stdout = graded["mallory"]
+    tests = {t["extra_data"]["check"]: t for t in results["tests"]}
+    assert results["score"] == 17
+    failed = {name for name, t in tests.items() if t["status"] == "failed"}
+    assert failed == {"test_early_stopping_patience", "test_hidden_train_with_dropout_other_run"}
+    patience = tests["test_early_stopping_patience"]
+    assert patience["number"] == "2.2" and patience["score"] == 0 and patience["max_score"] == 1
+    assert patience["output"].startswith("```\nExpected") and patience["visibility"] == "visible"
+    for name, test in tests.items():
+        assert test["visibility"] == ("hidden" if "hidden" in name else "visible")
+    # What every student sees names no hidden check and does not give the total away.
+    assert results["output"].startswith("**16 / 17 points**: 10 of 11 checks passed.")
+    assert "not shown here" in results["output"]
+    assert "hidden" not in results["output"] and "/ 20" not in results["output"]
+    assert "submission_metadata.json cannot be read" in stdout  # and it graded anyway
+
+
+def test_empty_file_scores_zero_with_a_reason(autograder: Path, tmp_path: Path) -> None:
+    folder = layout(autograder, tmp_path / "autograder")
+    (folder / "submission" / "dropout.py").write_text("   \n")
+    results, _ = finish(run_autograder(folder), folder)
+    assert results["score"] == 0
+    assert "**Your submission could not be graded:**" in results["output"]
+    assert "empty" in results["output"]
+    assert all(t["status"] == "failed" and t["max_score"] > 0 for t in results["tests"])
+
+
+def test_broken_grader_still_reports(autograder: Path, tmp_path: Path) -> None:
+    folder = layout(autograder, tmp_path / "autograder")
+    shutil.copy(EXAMPLES / "bob.py", folder / "submission" / "dropout.py")
+    (folder / "source" / "assignments" / "dropout" / "assignment.toml").write_text("[broken")
+    results, stdout = finish(run_autograder(folder), folder)
+    assert results["score"] == 0 and results["tests"] == []
+    assert "ask your instructor to regrade" in results["output"]
+    assert "not valid TOML" in results["extra_data"]["grader_error"]
+    assert "The grader failed: AssignmentError" in stdout
+
+
+def test_python_that_does_not_start_still_reports(autograder: Path, tmp_path: Path) -> None:
+    folder = layout(autograder, tmp_path / "autograder")
+    process = run_autograder(folder, GRADER_PYTHON=str(tmp_path / "no-python"))
+    results, stdout = finish(process, folder)
+    assert results["score"] == 0 and results["tests"] == []
+    assert "exit status 127" in results["output"] and "regrade" in results["output"]
+    assert "Wrote a results.json that says so" in stdout
+
+
+# -- the conversion and the submission, without grading -------------------------------------
+
+
+def check(
+    name: str, function: str, status: str, points: float, maximum: float, **kw: Any
+) -> CheckResult:
+    return CheckResult(
+        name,
+        function,
+        kw.pop("description", ""),
+        points,
+        maximum,
+        status,
+        **kw,
+    )
+
+
+def test_conversion_numbers_hides_and_leaves_faults_out() -> None:
+    assignment = load_assignment("dropout")
+    result = StudentResult(
+        student="s",
+        score=3.0,
+        max_score=4.0,
+        status="error",
+        checks=(
+            check(
+                "test_hidden_train_with_dropout_other_run",
+                "train_with_dropout",
+                "error",
+                0,
+                2,
+                message="boom",
+                visibility="hidden",
+            ),
+            check(
+                "test_early_stopping_patience",
+                "early_stopping_callback",
+                "timeout",
+                0,
+                1,
+                message="Timed out after 60 s.",
+            ),
+            check(
+                "test_dropout_model_rate",
+                "dropout_model",
+                "passed",
+                2,
+                2,
+                description="Every Dropout layer drops r.",
+            ),
+            check(
+                "test_dropout_model_structure",
+                "dropout_model",
+                "error",
+                0,
+                2,
+                message="grader bug ``` here",
+            ),
+            check(
+                "test_hidden_early_stopping_other_settings",
+                "early_stopping_callback",
+                "passed",
+                1,
+                1,
+                visibility="hidden",
+            ),
+        ),
+        output="printed `x`",
+    )
+    results = valid(gradescope.to_results(assignment, result, hidden_visibility="after_published"))
+    tests = [
+        (
+            t["number"],
+            t["extra_data"]["check"],
+            t["score"],
+            t["max_score"],
+            t["status"],
+            t["visibility"],
+        )
+        for t in results["tests"]
+    ]
+    assert tests == [
+        ("1.1", "test_dropout_model_structure", 0, 0, "failed", "visible"),
+        ("1.2", "test_dropout_model_rate", 2, 2, "passed", "visible"),
+        ("2.2", "test_early_stopping_patience", 0, 1, "failed", "visible"),
+        ("2.4", "test_hidden_early_stopping_other_settings", 1, 1, "passed", "after_published"),
+        ("3.3", "test_hidden_train_with_dropout_other_run", 0, 0, "failed", "after_published"),
+    ]
+    assert results["score"] == 3
+    assert results["tests"][1]["name"] == "Every Dropout layer drops r."
+    fault = results["tests"][0]
+    assert "(not counted" in fault["name"] and "regrade" in fault["output"]
+    assert "````\ngrader bug ``` here\n````" in fault["output"]  # the fence outlasts it
+    output = results["output"]
+    assert output.startswith("**2 / 3 points**: 1 of 2 checks passed.")
+    assert "could not run 2 checks** (check 1.1, 1 check not shown here)" in output
+    assert "test_hidden" not in output and "printed `x`" in output
+
+
+def test_crash_inside_the_grader_writes_valid_results(
+    autograder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = layout(autograder, tmp_path / "autograder")
+    shutil.copy(EXAMPLES / "bob.py", folder / "submission" / "dropout.py")
+
+    def explode(*args: Any) -> Any:
+        raise RuntimeError("a bug in the grader")
+
+    monkeypatch.setattr(gradescope, "_grade", explode)
+    results = valid(gradescope.run_autograder(folder))
+    assert results == json.loads((folder / "results" / "results.json").read_text())
+    assert results["score"] == 0
+    assert len(results["tests"]) == len(load_assignment("dropout").checks)
+    assert all(t["max_score"] == 0 and t["score"] == 0 for t in results["tests"])
+    assert "The autograder failed on your submission" in results["output"]
+    assert "a bug in the grader" not in results["output"]  # the instructor's, not shown
+    assert results["extra_data"]["grader_error"] == "RuntimeError: a bug in the grader"
+
+
+def test_finding_the_submission(tmp_path: Path) -> None:
+    find = gradescope.find_submission
+    assert "No files were submitted" in (find(tmp_path / "none", "dropout", "s").problem or "")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    assert "empty" in (find(folder, "dropout", "s").problem or "")
+    (folder / "Dropout (1).py").write_text("x = 1\n")
+    problem = find(folder, "dropout", "s").problem or ""
+    assert "Rename Dropout (1).py to dropout.py" in problem
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "dropout.py").write_text("x = 1\n")
+    found = find(folder, "dropout", "s")
+    assert found.problem is None and found.display_path == "a/b/dropout.py"
+    (folder / "dropout.ipynb").write_text("{}")
+    assert "More than one file" in (find(folder, "dropout", "s").problem or "")
+    # A link out of the submission (to the reference, say) is never followed.
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "dropout.py").symlink_to(ROOT / "reference" / "dropout.py")
+    refused = find(linked, "dropout", "s")
+    assert refused.path is None and "outside your submission" in (refused.problem or "")
+
+
+def test_reading_who_submitted(tmp_path: Path) -> None:
+    path = tmp_path / "submission_metadata.json"
+    assert gradescope.read_submitters(path)[0] == ()
+    path.write_text('{"users": [{"name": "A", "id": 1}, {"email": "b@x"}, "junk", {}]}')
+    users, note = gradescope.read_submitters(path)
+    assert [u.label for u in users] == ["A", "b@x"] and note is None
+    path.write_text('{"users": {"name": "A"}}')
+    assert gradescope.read_submitters(path)[1] is not None
