@@ -187,7 +187,8 @@ def _answers(assignment: Assignment) -> bytes:
 
 
 def build_notebook(assignment: Assignment) -> str:
-    """The student notebook: the stub's cells, how it is graded first, a self-check last."""
+    """The student notebook: the stub's cells, how it is graded after the title, a
+    self-check last."""
     import jupytext
     import nbformat
 
@@ -196,7 +197,7 @@ def build_notebook(assignment: Assignment) -> str:
     except Exception as exc:  # jupytext raises many kinds on a malformed stub
         raise AssignmentError(f"{assignment.stub} cannot be read as a notebook: {exc}") from exc
     v4 = nbformat.v4
-    cells = [v4.new_markdown_cell(_GRADING_CELL.format(module=assignment.module, tag=SKIP_TAG))]
+    cells = []
     for cell in notebook.cells:
         # Only the tags matter to students and the grader; jupytext's round-trip hints do not.
         tags = list(cell.metadata.get("tags", []))
@@ -209,6 +210,10 @@ def build_notebook(assignment: Assignment) -> str:
         if tags:
             new.metadata["tags"] = tags
         cells.append(new)
+    # How the notebook is graded comes right after its title (the first markdown cell).
+    note = v4.new_markdown_cell(_GRADING_CELL.format(module=assignment.module, tag=SKIP_TAG))
+    titled = bool(cells) and cells[0].cell_type == "markdown"
+    cells.insert(1 if titled else 0, note)
     cells.append(v4.new_markdown_cell(_CHECK_CELL))
     check = v4.new_code_cell(f"!grader check {assignment.module}.ipynb")
     check.metadata["tags"] = [SKIP_TAG]

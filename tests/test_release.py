@@ -104,7 +104,8 @@ def test_release_notebook(released: Path):
     cells = notebook.cells
     kinds = "".join(c.cell_type[0] for c in cells)
     assert kinds.count("mc") >= 8  # teaching text interleaved with the code it introduces
-    assert cells[0].cell_type == "markdown" and "How this notebook is graded" in cells[0].source
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# Regularization")
+    assert cells[1].cell_type == "markdown" and "How this notebook is graded" in cells[1].source
     assert "Check your work" in cells[-2].source
     assert cells[-1].source == "!grader check regularization.ipynb"
     assert cells[-1].metadata["tags"] == ["skip-grading"]

@@ -105,6 +105,11 @@ STUDENT = textwrap.dedent(
         # Student code can reach the reply pipe: its number is in sys.argv.
         os.write(int(sys.argv[2]), (2).to_bytes(4, "big") + b"{]")
         return 1
+
+
+    def oom_score():
+        with open("/proc/self/oom_score_adj") as handle:
+            return int(handle.read())
     """
 )
 FAILING_LINE = next(
@@ -504,3 +509,8 @@ def test_a_python_under_tmp_stays_visible_whatever_grader_root_is(tmp_path, monk
     assert mounts.index(("--ro-bind", str(venv.resolve()), str(venv.resolve()))) > args.index(
         "/tmp"
     )
+
+
+def test_the_worker_is_the_first_a_full_container_kills(worker):
+    # Out of memory, the kernel picks the student's worker, not the grading process.
+    assert worker.call("oom_score").value == 1000
