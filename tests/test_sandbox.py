@@ -514,3 +514,12 @@ def test_a_python_under_tmp_stays_visible_whatever_grader_root_is(tmp_path, monk
 def test_the_worker_is_the_first_a_full_container_kills(worker):
     # Out of memory, the kernel picks the student's worker, not the grading process.
     assert worker.call("oom_score").value == 1000
+
+
+def test_limits_within_a_budget_shorten_only_what_exceeds_it():
+    limits = Limits(call_timeout=60, import_timeout=120, submission_timeout=900)
+    fitted = limits.within(100)
+    assert (fitted.call_timeout, fitted.import_timeout, fitted.submission_timeout) == (60, 100, 100)
+    assert fitted.memory_mb == limits.memory_mb and fitted.output_bytes == limits.output_bytes
+    assert limits.within(10_000) == limits
+    assert limits.within(-5).submission_timeout == 1.0  # never zero: a call must start

@@ -34,15 +34,14 @@ tests run the real ``run_autograder`` in a temporary folder laid out like Grades
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
+import io
 import json
 import os
 import re
 import resource
 import stat
 import sys
-import tempfile
 import time
 import traceback
 import zipfile
@@ -54,8 +53,9 @@ from typing import Any
 from grader import __version__
 from grader.assignment import Assignment, load_assignment
 from grader.errors import GraderError, UsageError
+from grader.lms import STUDENT_SHARE
 from grader.paths import project_root
-from grader.reports._atomic import atomic_write_text
+from grader.reports._atomic import atomic_write_bytes, atomic_write_text
 from grader.results import CheckResult, StudentResult
 from grader.submissions import Submission, submission_from_file
 
@@ -84,9 +84,6 @@ DEFAULT_TIMEOUT = 600  # Gradescope's default autograder timeout, in seconds
 # run_autograder stops the grader this long before Gradescope's timeout, so that it
 # can still write a results.json saying so.
 TIMEOUT_MARGIN = 30
-# Of the grader's time limit, what the student's code may use in all; the rest is the
-# grader's (TensorFlow's import, the reference's answers, the grader's own training).
-STUDENT_SHARE = 0.6
 PRINTED_CHARS = 5_000  # of what the student's code printed, shown in the summary
 
 _SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -244,21 +241,14 @@ def build_autograder(
     names = [name for name, _, _ in texts] + [name for name, _ in files]
     if len(set(names)) != len(names):
         raise GraderError("Two files of the autograder have the same name in the zip.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
-            for name, text, mode in texts:
-                _add(archive, name, text.encode("utf-8"), mode)
-            for name, path in files:
-                mode = 0o755 if os.access(path, os.X_OK) else 0o644
-                _add(archive, name, path.read_bytes(), mode)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()  # the source of one assignment: a few hundred kB
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text, mode in texts:
+            _add(archive, name, text.encode("utf-8"), mode)
+        for name, path in files:
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            _add(archive, name, path.read_bytes(), mode)
+    atomic_write_bytes(out, buffer.getvalue())
     return names
 
 
@@ -688,9 +678,8 @@ def _grade(
     # Student code gets its share of what is left of the time limit, at most the
     # assignment's own budget; the grader needs the rest to finish and report.
     budget = max(30.0, (limit - (time.monotonic() - started)) * STUDENT_SHARE)
-    limits = assignment.limits
-    if budget < limits.submission_timeout:
-        limits = replace(limits, submission_timeout=budget)
+    limits = assignment.limits.within(budget)
+    if limits != assignment.limits:
         print(f"Student code may run {budget:.0f} s in all (the time limit is {limit:.0f} s).")
     return grade_submission(assignment, submission, limits, isolation), level
 

@@ -47,15 +47,15 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.assignment import Assignment, available_assignments, load_assignment
 from grader.errors import GraderError, UsageError
+from grader.lms import STUDENT_SHARE
 from grader.reports._atomic import atomic_write_text
 from grader.results import StudentResult
-from grader.sandbox.client import Limits
 from grader.submissions import Submission, submission_from_folder
 
 __all__ = [
@@ -81,9 +81,6 @@ RESULTS_LIMIT = 1_000_000
 DATA_KEY = ("params", "grader_assignment")
 # PrairieLearn's largest allowed timeout: the default fits the grading inside it.
 DEFAULT_TIMEOUT = 600.0
-# The share of the time left when grading starts that the student's code may use; the
-# rest is the grader's own (reference answers, rebuilding models, pytest).
-STUDENT_SHARE = 0.6
 HIDDEN_ROW = "Hidden checks"
 NOT_COUNTED = "The grader could not run this check; it counts neither for nor against you."
 _NO_LOSS = (
@@ -371,17 +368,6 @@ def _fair_shares(sizes: list[int], budget: int) -> list[int]:
 # ---------------------------------------------------------------- the job
 
 
-def _budget(limits: Limits, seconds_left: float) -> Limits:
-    """The assignment's limits, shortened so the student's code ends in time."""
-    share = max(1.0, seconds_left * STUDENT_SHARE)
-    return replace(
-        limits,
-        call_timeout=min(limits.call_timeout, share),
-        import_timeout=min(limits.import_timeout, share),
-        submission_timeout=min(limits.submission_timeout, share),
-    )
-
-
 def _margin(timeout: float) -> float:
     """Seconds before PrairieLearn's timeout by which results.json must be written."""
     return min(10.0, max(1.0, 0.05 * timeout))
@@ -510,7 +496,7 @@ def _grade(
     log(f"Isolation: {describe(level)}.")
     # The student's code sees nothing of the job: not the tests, data or results.
     isolation = Isolation(level, hidden=(layout.root.resolve(),))
-    limits = _budget(assignment.limits, deadline - time.monotonic())
+    limits = assignment.limits.within((deadline - time.monotonic()) * STUDENT_SHARE)
     log(
         f"Limits: {limits.call_timeout:.0f} s per call, {limits.submission_timeout:.0f} s of "
         f"student code in all ({deadline - time.monotonic():.0f} s left before --timeout)."

@@ -7,11 +7,17 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 to ``path`` so readers see the old file or the new, never half.
+    """Write ``text`` as UTF-8 to ``path`` so readers see the old file or the new, never half."""
+    # Encoded here, not by a text stream: newline="" semantics, CSV brings its own endings.
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new, never half.
 
     The temporary file lives in the same folder because ``os.replace`` is only
     atomic within one file system.
@@ -20,9 +26,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # newline="" writes the text byte for byte: CSV brings its own line endings.
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp creates 0600; reports are meant to be read by others (web server, TAs).

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,6 +56,17 @@ class Limits:
     submission_timeout: float = 900.0
     output_bytes: int = 20_000
     memory_mb: int = 4096
+
+    def within(self, seconds: float) -> Limits:
+        """These limits, shortened so that all of the student's code ends within
+        ``seconds`` (an LMS's time limit, less what the grader needs)."""
+        seconds = max(1.0, seconds)
+        return replace(
+            self,
+            call_timeout=min(self.call_timeout, seconds),
+            import_timeout=min(self.import_timeout, seconds),
+            submission_timeout=min(self.submission_timeout, seconds),
+        )
 
 
 @dataclass(frozen=True)
