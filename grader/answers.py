@@ -50,6 +50,7 @@ import numpy as np
 import pytest
 
 from grader import checks
+from grader.checks.models import config_names
 from grader.errors import AssignmentError
 from grader.modules import ModuleProxy
 from grader.reports._atomic import atomic_write_text
@@ -134,7 +135,7 @@ class _Canonical:
         if isinstance(value, wire.TensorValue):
             return {"tensor": self._array(value.array)}
         if isinstance(value, wire.KerasObject):
-            layer_names = _layer_names(value.config)
+            layer_names = config_names(value.config)
             return {
                 "keras": value.kind,
                 "config": self.value(value.config, layer_names, config=True),
@@ -159,29 +160,6 @@ class _Canonical:
             self._numbers.append(np.asarray(array, dtype=np.float64).ravel())
             return {"array": array.dtype.name, "shape": list(array.shape)}
         return {"array": array.dtype.name, "shape": list(array.shape), "values": array.tolist()}
-
-
-def _layer_names(config: Any) -> dict[str, str]:
-    """The names in a Keras config (of layers, models, optimizers), each mapped to its
-    order of first appearance. A dtype policy's name (``float32``) means something and
-    is kept."""
-    names: dict[str, str] = {}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if "DTypePolicy" in str(value.get("class_name", "")):
-                return
-            name = value.get("name")
-            if isinstance(name, str):
-                names.setdefault(name, f"<name {len(names)}>")
-            for key in sorted(value):
-                walk(value[key])
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(config)
-    return names
 
 
 # ---------------------------------------------------------------- recording

@@ -74,7 +74,7 @@ def submission_proxy(worker: Worker) -> ModuleProxy:
                 answers[key] = exc
         answer = answers[key]
         if isinstance(answer, StudentError):
-            raise answer
+            raise answer.with_traceback(None)  # not the frames of every earlier raise
         return copy.deepcopy(answer)
 
     return ModuleProxy(caller, f"submission {worker.module}")

@@ -63,7 +63,7 @@ class RunOptions:
     isolation: Isolation = field(default_factory=Isolation)
 
 
-def _init_grading_process() -> None:
+def _init_grading_process(isolation: Isolation) -> None:
     # Grading processes speak through return values only; TensorFlow's notes and
     # pytest's output would garble the instructor's terminal.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -71,9 +71,20 @@ def _init_grading_process() -> None:
     os.dup2(devnull, 2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import gc
+
+    from grader.sandbox.template import TemplateError, template_for
+
+    # The workers' template imports TensorFlow while this process does.
+    with contextlib.suppress(TemplateError):  # the first worker tries again, and says why
+        template_for(isolation)
     from grader.sandbox.convert import configure_tensorflow
 
     configure_tensorflow()
+    import keras  # noqa: F401
+
+    # TensorFlow's and Keras' objects live as long as the process: collections skip them.
+    gc.freeze()
 
 
 def _grade_task(
@@ -326,7 +337,10 @@ def grade_class(
         context = multiprocessing.get_context("spawn")
         workers = max(1, min(options.workers, len(pending)))
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_grading_process
+            workers,
+            mp_context=context,
+            initializer=_init_grading_process,
+            initargs=(options.isolation,),
         ) as pool:
             futures: dict[Future[str], Submission] = {
                 pool.submit(

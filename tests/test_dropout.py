@@ -291,7 +291,8 @@ def test_dropout_runs_are_repeatable_whatever_seed_or_api_the_model_has():
 
 def test_dropout_is_on_while_training_with_a_new_mask_every_step():
     model = dropout_net()
-    short_run(model)
+    training.reinitialize(model, 0)
+    training.train(model, training.overfit_data(0, n_val=50), epochs=30, record_every=30)
     (layer,) = [x for x in model.layers if isinstance(x, keras.layers.Dropout)]
     assert int(layer.seed_generator.state.numpy()[1]) == 30  # one draw per step
     without = dropout_net(rate=0.0)  # a rate of 0: no random layer at all

@@ -102,8 +102,13 @@ STUDENT = textwrap.dedent(
 
 
     def forge_reply():
-        # Student code can reach the reply pipe: its number is in sys.argv.
-        os.write(int(sys.argv[2]), (2).to_bytes(4, "big") + b"{]")
+        # Student code can reach the reply pipe: it is the write end among its open files.
+        import fcntl
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd > 2 and os.readlink(f"/proc/self/fd/{name}").startswith("pipe:"):
+                if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                    os.write(fd, (2).to_bytes(4, "big") + b"{]")
         return 1
 
 

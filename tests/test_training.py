@@ -150,3 +150,41 @@ def test_train_rejects_bad_arguments() -> None:
             learning_rate=1e-2,
             record_every=0,
         )
+
+
+def _tiny(
+    regularizer: keras.regularizers.Regularizer | None = None, *, normalization: bool = False
+) -> keras.Model:
+    layers: list[keras.layers.Layer] = [keras.Input((1,)), keras.layers.Dense(4, activation="relu")]
+    if normalization:
+        layers.append(keras.layers.BatchNormalization())
+    layers += [keras.layers.Dense(1, kernel_regularizer=regularizer)]
+    return keras.Sequential(layers)
+
+
+def _tiny_run(model: keras.Model, data: training.Dataset) -> training.GapOutcome:
+    return training.gap_experiment(model, data, epochs=5, learning_rate=1e-2, record_every=5)
+
+
+def test_an_equal_experiment_is_run_once_per_process() -> None:
+    data = training.overfit_data(0, n_train=8, n_val=8)
+    first = _tiny_run(_tiny(), data)
+    # Another model, other layer names, the same config and initial weights: no training.
+    again = _tiny(keras.regularizers.L2(0.0))
+    again_plain = _tiny()
+    assert _tiny_run(again_plain, data) is first
+    before = [w.copy() for w in again_plain.get_weights()]
+    assert _tiny_run(again_plain, data) is first
+    for got, want in zip(again_plain.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)  # reinitialized, not trained
+    assert _tiny_run(again, data) is not first  # another regularizer: another experiment
+
+
+def test_weights_reinitialize_leaves_alone_tell_experiments_apart() -> None:
+    data = training.overfit_data(0, n_train=8, n_val=8)
+    plain = _tiny(normalization=True)
+    shifted = _tiny(normalization=True)
+    shifted.layers[1].beta.assign(np.full(4, 0.5, dtype=np.float32))
+    assert _tiny_run(plain, data).curves != _tiny_run(shifted, data).curves
+    other_data = training.overfit_data(1, n_train=8, n_val=8)
+    assert _tiny_run(_tiny(normalization=True), other_data) is not _tiny_run(plain, data)

@@ -10,6 +10,7 @@ code); a model that was never built, or is too large once built, is refused.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,9 @@ __all__ = [
     "DenseSummary",
     "Factors",
     "callback_settings",
+    "canonical_config",
     "check_config",
+    "config_names",
     "dense_layers",
     "dense_stack",
     "dense_summary",
@@ -69,6 +72,48 @@ class Factors:
 
     def matches(self, other: Factors) -> bool:
         return not self.unknown and not other.unknown and _close(self, other)
+
+
+def config_names(config: Any) -> dict[str, str]:
+    """The names in a Keras config (of layers, models, optimizers), each mapped to its
+    order of first appearance. A dtype policy's name (``float32``) means something and
+    is kept."""
+    names: dict[str, str] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "DTypePolicy" in str(value.get("class_name", "")):
+                return
+            name = value.get("name")
+            if isinstance(name, str):
+                names.setdefault(name, f"<name {len(names)}>")
+            for key in sorted(value):
+                walk(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(config)
+    return names
+
+
+def canonical_config(config: Any) -> str:
+    """A Keras config as JSON text that two equal models share whatever Keras named their
+    layers (``dense_7``: the count of layers made before it in that process)."""
+    names = config_names(config)
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, str):
+            return names.get(value, value)
+        if isinstance(value, dict):
+            if "DTypePolicy" in str(value.get("class_name", "")):
+                return value
+            return {k: rename(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [rename(v) for v in value]
+        return value
+
+    return json.dumps(rename(config), sort_keys=True, default=repr)
 
 
 def _close(a: Factors, b: Factors) -> bool:

@@ -2,7 +2,9 @@
 
 ``Worker`` owns one student's worker process. Each call has a time limit; a call that
 hangs or kills the worker fails alone, and the next call starts a fresh worker, so the
-student's other checks still run. Replies are decoded strictly by ``wire``.
+student's other checks still run. Replies are decoded strictly by ``wire``. Workers are
+forked from the grading process's template (``grader.sandbox.template``), which has
+TensorFlow imported already.
 
 A notebook is converted here, in the trusted process (``grader.notebooks``: read, never
 run), and the worker imports the result exactly as it imports a ``.py``. The errors and
@@ -17,9 +19,6 @@ import os
 import select
 import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -34,16 +33,12 @@ from grader.errors import (
     StudentTimeout,
 )
 from grader.sandbox import wire
-from grader.sandbox.isolation import Isolation, wrap_command
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.template import Template, TemplateError, template_for
 from grader.submissions import MAX_SOURCE_BYTES
 
 __all__ = ["CallResult", "Limits", "Worker"]
 
-_GRADER_PARENT = str(Path(__file__).resolve().parents[2])
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "from grader.sandbox.worker import main; sys.exit(main())"
-)
 _HEADER_BYTES = 4
 
 
@@ -75,23 +70,6 @@ class CallResult:
     gradients: list[Any] | None = None
 
 
-def worker_environment() -> dict[str, str]:
-    """A small, predictable environment for student code."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(
-        TF_CPP_MIN_LOG_LEVEL="3",
-        TF_ENABLE_ONEDNN_OPTS="0",
-        CUDA_VISIBLE_DEVICES="",
-        PYTHONHASHSEED="0",
-        PYTHONDONTWRITEBYTECODE="1",
-        OMP_NUM_THREADS="1",
-        KERAS_BACKEND="tensorflow",
-        MPLBACKEND="Agg",
-    )
-    return env
-
-
 class Worker:
     """One student's module, loaded in a separate process and called over pipes.
 
@@ -116,9 +94,10 @@ class Worker:
         self._converted: notebooks.Notebook | None = None
         self.limits = limits or Limits()
         self.isolation = isolation or Isolation()
-        self._scratch = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        self._template: Template | None = None
+        self._scratch: Path | None = None
         self._output = _OutputCollector(self.limits.output_bytes)
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: _Process | None = None
         self._request_fd = -1
         self._reply_fd = -1
         self._import_error: StudentImportError | None = None
@@ -135,16 +114,31 @@ class Worker:
 
     def close(self) -> None:
         self._stop()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._template is not None and self._scratch is not None:
+            self._template.release_scratch(self._scratch)
+        self._template = self._scratch = None
 
     def _start(self) -> None:
-        home = self._scratch / "home"
-        code = self._scratch / "code"
-        target = code / f"{self.module}.py"
         if self._converted is not None:
             source = self._converted.source.encode("utf-8")
         else:
             source = self.source.read_bytes()
+        for attempt in (1, 2):
+            try:
+                self._fork(source)
+                return
+            except TemplateError:
+                # Once more from a fresh template: the old one may have been killed
+                # (by the previous student's code, say) since it was last asked.
+                if attempt == 2:
+                    raise
+
+    def _fork(self, source: bytes) -> None:
+        template = self._template_for_start()
+        assert self._scratch is not None
+        home = self._scratch / "home"
+        code = self._scratch / "code"
+        target = code / f"{self.module}.py"
         try:
             _prepare_scratch(home, code, target.name, source)
         except OSError as exc:
@@ -155,30 +149,37 @@ class Worker:
             ) from None
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
-        env = worker_environment()
-        env["HOME"] = str(home)
-        command = [
-            *(sys.executable, "-I", "-u", "-c", _BOOT, _GRADER_PARENT),
-            *(str(request_r), str(reply_w), self.module, str(target)),
-            *(str(self.limits.memory_mb), str(int(self.limits.submission_timeout) + 60)),
-        ]
+        output_r, output_w = os.pipe()
         try:
-            self._process = subprocess.Popen(
-                wrap_command(command, self.isolation, self._scratch),
-                pass_fds=(request_r, reply_w),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+            pid = template.spawn(
+                module=self.module,
+                source=target,
                 cwd=code,
-                env=env,
-                start_new_session=True,
+                home=home,
+                memory_mb=self.limits.memory_mb,
+                cpu_seconds=int(self.limits.submission_timeout) + 60,
+                fds=(request_r, reply_w, output_w),
             )
+        except TemplateError:
+            for fd in (request_w, reply_r, output_r):
+                os.close(fd)
+            raise
         finally:
-            os.close(request_r)
-            os.close(reply_w)
-        if self._process.stdout is not None:
-            self._output.follow(self._process.stdout)
+            for fd in (request_r, reply_w, output_w):
+                os.close(fd)
+        self._process = _Process(template, pid)
+        self._output.follow(os.fdopen(output_r, "rb", buffering=0))
         self._request_fd, self._reply_fd = request_w, reply_r
+
+    def _template_for_start(self) -> Template:
+        """The template to fork from, with this worker's scratch folder in its root. A
+        template that died (a student may kill it) or stopped answering is replaced."""
+        template = template_for(self.isolation)
+        if template is not self._template:
+            if self._template is not None and self._scratch is not None:
+                self._template.release_scratch(self._scratch)
+            self._template, self._scratch = template, template.new_scratch()
+        return template
 
     def _stop(self) -> None:
         process, self._process = self._process, None
@@ -187,14 +188,7 @@ class Worker:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._request_fd = self._reply_fd = -1
-        if process is None:
-            return
-        # The whole process group: anything the student started goes too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        if process is not None:
             process.kill()
 
     # -- calls --------------------------------------------------------------------------
@@ -233,7 +227,8 @@ class Worker:
 
     def _ensure_imported(self) -> None:
         if self._import_error is not None:
-            raise self._import_error
+            # Raised again for every call: each raise would add its frames to the last.
+            raise self._import_error.with_traceback(None)
         if self._process is not None:
             return
         self._check_budget("the next call")
@@ -384,12 +379,7 @@ class Worker:
 
     def _crashed(self, when: str) -> StudentCrash:
         process = self._process
-        code = None
-        if process is not None:
-            try:
-                code = process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                code = None
+        code = None if process is None else process.wait(timeout=5)
         self._stop()
         self.restarts += 1
         detail = f" (exit code {code})" if code is not None else ""
@@ -400,6 +390,33 @@ class Worker:
     def output(self) -> str:
         """What the student's code printed, truncated to the output limit."""
         return self._output.text()
+
+
+class _Process:
+    """A worker forked by a template, known by its pid there."""
+
+    def __init__(self, template: Template, pid: int) -> None:
+        self.template = template
+        self.pid = pid
+
+    def wait(self, timeout: float) -> int | None:
+        """Its exit status, or None if it is still running after ``timeout`` seconds."""
+        try:
+            return self.template.wait(self.pid, timeout)
+        except TemplateError:
+            return None
+
+    def kill(self) -> None:
+        """Kill it and everything it started (the whole sandbox's processes, under
+        bubblewrap). A template that cannot do it is replaced: under bubblewrap its
+        sandbox dies with it; without, the worker's group is killed from here."""
+        try:
+            self.template.kill(self.pid)
+        except TemplateError:
+            if not self.template.own_namespace:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, signal.SIGKILL)
+            self.template.close()
 
 
 def _prepare_scratch(home: Path, code: Path, name: str, source: bytes) -> None:

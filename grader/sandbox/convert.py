@@ -41,6 +41,7 @@ def configure_tensorflow() -> None:
     except RuntimeError:  # already initialised in this process: keep its settings
         pass
     tf.config.experimental.enable_op_determinism()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 
 class Converter:

@@ -207,5 +207,5 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
             args += ["--ro-bind", str(resolved), str(resolved)]
     resolved_scratch = scratch.resolve()
     args += ["--bind", str(resolved_scratch), str(resolved_scratch)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", str(resolved_scratch / "code")]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", str(resolved_scratch)]
     return [*args, *command]

@@ -1,9 +1,12 @@
 """The untrusted side: a worker process that imports and runs one student's module.
 
-Started by ``grader.sandbox.client.Worker`` in a fresh interpreter. It reads requests
-from one pipe and writes replies to another (its stdout and stderr go to a capture
-file, so nothing the student prints can corrupt the protocol). Every value it sends
-back is an *answer* in wire format; it never decides anything.
+Workers are forked from a *template* (``template_main``): a process, inside the same
+sandbox, that has imported TensorFlow and Keras but run no TensorFlow operation, so a
+fork starts with everything imported (``grader.sandbox.template`` is its trusted
+client). A worker reads requests from one pipe and writes replies to another (its
+stdout and stderr go to a third, so nothing the student prints can corrupt the
+protocol). Every value it sends back is an *answer* in wire format; it never decides
+anything.
 
 Requests: ``{"op": "import"}`` and
 ``{"op": "call", "function", "args", "kwargs", "gradients": bool}``.
@@ -13,9 +16,16 @@ Replies: ``{"ok": true, "value": ..., "gradients": [...] | null}`` or
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib.util
+import json
 import os
+import shutil
+import signal
+import socket
 import sys
+import time
 import traceback
 import types
 from pathlib import Path
@@ -137,15 +147,12 @@ def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    request_fd, reply_fd, module_name, source = int(args[0]), int(args[1]), args[2], args[3]
-    if len(args) >= 6:
-        _limit_resources(memory_mb=int(args[4]), cpu_seconds=int(args[5]))
+def serve(request_fd: int, reply_fd: int, module_name: str, source: Path) -> int:
+    """Answer requests for one student's module until the grader closes the pipe."""
     requests = os.fdopen(request_fd, "rb", buffering=0)
     replies = os.fdopen(reply_fd, "wb")
     sys.stdin = open(os.devnull)  # noqa: SIM115 - a student input() must not block
-    session = _Session(module_name, Path(source))
+    session = _Session(module_name, source)
     while True:
         try:
             request = wire.read_message(requests)
@@ -162,6 +169,196 @@ def main(argv: list[str] | None = None) -> int:
             wire.write_message(replies, reply)
         except wire.WireError as exc:
             wire.write_message(replies, _failure("bad_return", "WireError", str(exc), ""))
+
+
+# -- the template ------------------------------------------------------------------------
+
+_PR_SET_DUMPABLE = 4
+_MAX_CONTROL_BYTES = 1 << 16
+
+
+def _set_dumpable(value: int) -> None:
+    # A template that is not dumpable cannot be ptraced by the workers it forks (same
+    # user, no capabilities): a student cannot take it over to tamper with the next
+    # student. Workers turn it back on so that their /proc/self stays their own.
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_child(control: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
+    """In a freshly forked worker: set it apart from the template, then serve. Never returns."""
+    code = 70
+    try:
+        control.close()
+        request_fd, reply_fd, output_fd = fds
+        os.setsid()  # its own process group, which the template kills as a whole
+        _set_dumpable(1)
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.chdir(request["cwd"])
+        os.environ["HOME"] = request["home"]
+        # What a worker started as its own interpreter would see (main()'s arguments).
+        sys.argv = ["-c", str(request_fd), str(reply_fd), str(request["module"])]
+        sys.argv += [str(request["source"]), str(request["memory_mb"]), str(request["cpu"])]
+        _limit_resources(memory_mb=int(request["memory_mb"]), cpu_seconds=int(request["cpu"]))
+        code = serve(request_fd, reply_fd, str(request["module"]), Path(request["source"]))
+    except BaseException:  # nothing may fall back into the template's loop
+        code = 70
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+        os._exit(code)
+
+
+class _Children:
+    """The workers a template forked, and the exit status of those that ended."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.ended: dict[int, int] = {}
+
+    def add(self, pid: int) -> None:
+        self.running.add(pid)
+
+    def kill(self, pid: int) -> int | None:
+        """Kill a worker's process group and collect its exit status."""
+        if pid in self.running:
+            for kill in (os.killpg, os.kill):  # the group, and the worker if it left it
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(pid, signal.SIGKILL)
+            self._collect(pid, 0)
+        self.running.discard(pid)
+        return self.ended.pop(pid, None)
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while pid in self.running and self._collect(pid, os.WNOHANG) is None:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+        return self.ended.get(pid)
+
+    def collect_ended(self) -> None:
+        for pid in list(self.running):
+            self._collect(pid, os.WNOHANG)
+
+    def _collect(self, pid: int, flags: int) -> int | None:
+        try:
+            done, status = os.waitpid(pid, flags)
+        except ChildProcessError:
+            done, status = pid, 0
+        if not done:
+            return None
+        self.running.discard(pid)
+        self.ended[pid] = os.waitstatus_to_exitcode(status)
+        return self.ended[pid]
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _sweep(keep: Path) -> None:
+    """Leave nothing of a student behind in the template's sandbox: kill every other
+    process in its PID namespace (daemons that left the worker's group included) and
+    empty the sandbox's own /tmp and /dev/shm, but for the folder ``keep`` (the
+    template's root, which the grading process cleans) and the folders leading to it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(-1, signal.SIGKILL)  # all but this process and the namespace's init
+        except ProcessLookupError:
+            break
+        _reap()
+        time.sleep(0.005)
+    for folder in ("/tmp", "/dev/shm"):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if keep.is_relative_to(entry.path):
+                    continue
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+
+
+def template_main(argv: list[str] | None = None) -> int:
+    """Import everything a worker needs, then fork a worker per request on ``control``.
+
+    ``own_namespace`` (bubblewrap: the template is alone in a PID namespace, under its
+    init) allows the sweep that kills every process but itself; never outside one.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    control = socket.socket(fileno=int(args[0]))
+    own_namespace = args[1] == "1" and os.getppid() == 1
+    root = Path.cwd()  # the template's root: the workers' scratch folders are in it
+    _set_dumpable(0)
+    configure_tensorflow()
+    import keras  # noqa: F401 - imported once here, for every worker forked later
+
+    # Everything imported so far is never collected: workers' collections skip it, and
+    # so leave the pages they share with the template unwritten.
+    gc.freeze()
+    control.send(json.dumps({"ready": True, "namespace": own_namespace}).encode())
+    children = _Children()
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, _MAX_CONTROL_BYTES, 3)
+        except OSError:
+            break
+        if not data:  # the grading process is gone
+            break
+        try:
+            request = json.loads(data)
+            op = request["op"]
+            if op == "spawn" and len(fds) == 3:
+                pid = os.fork()
+                if pid == 0:
+                    _run_child(control, fds, request)
+                children.add(pid)
+                reply: dict[str, Any] = {"pid": pid}
+            elif op == "kill":
+                reply = {"status": children.kill(int(request["pid"]))}
+                if own_namespace and not children.running:
+                    _sweep(root)
+            elif op == "wait":
+                reply = {"status": children.wait(int(request["pid"]), float(request["timeout"]))}
+            else:
+                reply = {"error": f"unknown request {op!r}"}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        children.collect_ended()
+        control.send(json.dumps(reply).encode())
+    for pid in list(children.running):
+        children.kill(pid)
+    if own_namespace:
+        _sweep(root)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A worker in a fresh interpreter (workers forked by ``template_main`` are the
+    fast way)."""
+    args = sys.argv[1:] if argv is None else argv
+    request_fd, reply_fd, module_name, source = int(args[0]), int(args[1]), args[2], args[3]
+    if len(args) >= 6:
+        _limit_resources(memory_mb=int(args[4]), cpu_seconds=int(args[5]))
+    return serve(request_fd, reply_fd, module_name, Path(source))
 
 
 if __name__ == "__main__":
