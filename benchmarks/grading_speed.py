@@ -44,6 +44,10 @@ from pathlib import Path
 import click
 import psutil
 
+# As the grader's own processes run: recorded answers come from the same kernels.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "regularization"
 ASSIGNMENT = "regularization"

@@ -15,6 +15,7 @@ _LONGEST = (
     "test_hostile.py",
     "test_dropout.py",
     "test_examples.py",
+    "test_benchmark.py",
     "test_notebooks.py",
     "test_bad_input.py",
     "test_resume.py",
