@@ -9,6 +9,9 @@ How outcomes map to statuses: a passing test is *passed*; ``CheckFailed`` or
 ``AssertionError`` or a ``StudentError`` is *failed* (``StudentTimeout``: *timeout*);
 anything else, and any failure outside the test body (setup, collection), is the
 grader's fault: *error*, which counts neither for nor against the student.
+
+The figures a check records (``grader.checks.figures``) are attached to its result,
+whatever its status; recording one can never change that status.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import pytest
 
 from grader.assignment import Assignment, CheckSpec
+from grader.checks import figures
 from grader.errors import StudentError, StudentImportError, StudentTimeout
 from grader.modules import ModuleProxy
 from grader.results import CheckResult, CheckStatus
@@ -34,6 +38,9 @@ class GradingPlugin:
         self._submission = submission
         self._reference = reference
         self._outcomes: dict[str, tuple[CheckStatus, str]] = {}
+        self._figures: dict[str, list[dict[str, Any]]] = {}
+        # Figures that were dropped, and why: for the instructor, never the student.
+        self.figure_problems: list[str] = []
         self.import_error: StudentImportError | None = None
         self.internal_errors: list[str] = []
         self.collection_errors: list[str] = []
@@ -56,12 +63,19 @@ class GradingPlugin:
         if report.failed:
             self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        figures.start_recording()
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         name = _check_name(item, self.assignment)
         if call.when == "call":
             self._record(name, self._classify(call.excinfo))
+            self._keep_figures(name)
+        elif call.when == "teardown":
+            figures.stop_recording()  # nothing recorded outside a check's body is kept
         elif call.when == "setup" and call.excinfo is not None:
             if call.excinfo.errisinstance(pytest.skip.Exception):
                 self._record(name, ("error", "The grader skipped this check."))
@@ -79,6 +93,19 @@ class GradingPlugin:
             or (previous[0] == "error" and outcome[0] in ("failed", "timeout"))
         ):
             self._outcomes[name] = outcome
+
+    def _keep_figures(self, name: str) -> None:
+        # A parametrized check keeps the figures of all its cases, up to the limit.
+        try:
+            recorded = figures.stop_recording()
+            kept = self._figures.setdefault(name, [])
+            room = max(figures.MAX_FIGURES - len(kept), 0)
+            kept.extend(recorded.figures[:room])
+            self.figure_problems.extend(f"{name}: {p}" for p in recorded.problems)
+            if len(recorded.figures) > room:
+                self.figure_problems.append(f"{name}: figures past {figures.MAX_FIGURES} dropped")
+        except Exception as exc:  # a figure never costs a verdict
+            self.figure_problems.append(f"{name}: figures dropped: {type(exc).__name__}: {exc}")
 
     def _classify(
         self, excinfo: pytest.ExceptionInfo[BaseException] | None
@@ -126,7 +153,8 @@ class GradingPlugin:
                     "The grader could not run this check (it was not collected). "
                     "This does not count against you."
                 )
-            results.append(_result(spec, status, text))
+            shown = tuple(self._figures.get(spec.name, ()))
+            results.append(_result(spec, status, text, shown))
         return results
 
 
@@ -136,7 +164,12 @@ def _check_name(item: pytest.Item, assignment: Assignment) -> str:
     return getattr(item, "originalname", item.name)
 
 
-def _result(spec: CheckSpec, status: CheckStatus, message: str) -> CheckResult:
+def _result(
+    spec: CheckSpec,
+    status: CheckStatus,
+    message: str,
+    shown: tuple[dict[str, Any], ...] = (),
+) -> CheckResult:
     return CheckResult(
         name=spec.name,
         function=spec.function,
@@ -146,4 +179,5 @@ def _result(spec: CheckSpec, status: CheckStatus, message: str) -> CheckResult:
         status=status,
         message=message,
         visibility=spec.visibility,
+        figures=shown,
     )

@@ -41,6 +41,9 @@ class CheckResult:
     status: CheckStatus
     message: str = ""
     visibility: str = "visible"
+    # Pictures for the feedback page, as plain data ("curves" or "table"; see
+    # grader.checks.figures). Never used to decide anything.
+    figures: tuple[dict[str, Any], ...] = ()
 
     @property
     def counted(self) -> bool:
@@ -52,7 +55,9 @@ class CheckResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(**data)
+        fields = dict(data)
+        fields["figures"] = tuple(data.get("figures", ()))
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ _LONGEST = (
     "test_dropout.py",
     "test_examples.py",
     "test_benchmark.py",
+    "test_browser.py",
+    "test_figures.py",
     "test_notebooks.py",
     "test_bad_input.py",
     "test_resume.py",

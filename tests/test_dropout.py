@@ -171,6 +171,23 @@ def test_messages_explain_the_mistake(results):
     assert "NotImplementedError" in message("stub", "test_dropout_model_structure")
 
 
+def test_the_pictures_show_the_gap_and_the_layers(results):
+    def figures(student: str, check: str) -> list[dict]:
+        return next(c["figures"] for c in results[student]["checks"] if c["name"] == check)
+
+    # carol's gap check fails: its curves are there all the same, hers beside the reference's.
+    (curves,) = figures("carol", "test_dropout_shrinks_gap")
+    assert [p["title"] for p in curves["panels"]] == ["Your dropout_model", "Reference solution"]
+    for panel in curves["panels"]:
+        assert [s["role"] for s in panel["series"]] == ["train", "validation"] * 2
+        assert all(len(s["x"]) == 21 and s["x"][-1] == 1000 for s in panel["series"])
+    (layers,) = figures("carol", "test_dropout_model_structure")
+    assert [row["ok"] for row in layers["rows"]] == [True, False, False, False, False]
+    (rates,) = figures("dave", "test_dropout_model_rate")
+    assert [row["cells"][1:] for row in rates["rows"]] == [["rate 0.5", "rate 0.2"]] * 2
+    assert all(row["ok"] for row in figures("alice", "test_dropout_model_sizes")[0]["rows"])
+
+
 # -- callbacks across the wire ------------------------------------------------------------
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
 import pytest
+from figure_samples import curves_figure, table_figure
 
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import (
@@ -202,6 +205,13 @@ def _text(page: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", "", page).split())
 
 
+def _details(page: str) -> list[tuple[str, str]]:
+    """Each folded block's summary text and body; all must be closed."""
+    assert "<details open" not in page
+    found = re.findall(r"<details[^>]*>\s*<summary>(.*?)</summary>(.*?)</details>", page, re.DOTALL)
+    return [(_text(summary), body) for summary, body in found]
+
+
 def _assert_well_formed(page: str) -> None:
     assert page.startswith("<!DOCTYPE html>")
     checker = _NestingChecker()
@@ -267,9 +277,13 @@ def test_feedback_import_error_box(run: RunResult) -> None:
     page = render_feedback(run, _student(run, "dave"), TEMPLATES)
     assert "0 / 6" in page
     assert "✗ import error" in _text(page)
-    assert page.count("kerass") == 1  # the error is shown once
     box = re.search(r'<section class="alert"[^>]*>(.*?)</section>', page, re.DOTALL)
-    assert box and "<pre" in box.group(1) and "NameError" in box.group(1)
+    assert box and page.count("kerass") == box.group(1).count("kerass")  # only in the box
+    # A bare traceback: its last line is the message, the whole of it is folded away.
+    assert re.search(r'<pre class="message">NameError: name &#34;kerass&#34;', box.group(1))
+    folded = _details(box.group(1))
+    assert len(folded) == 1 and folded[0][0] == "Show the traceback"
+    assert "File &#34;sub.py&#34;, line 3" in folded[0][1]
     assert page.index('class="alert"') < page.index("<code>l2_dense</code>")
 
 
@@ -337,6 +351,259 @@ def test_pages_are_self_contained_and_well_formed(run: RunResult) -> None:
         assert '<time datetime="2024-05-01T12:00:00+00:00">2024-05-01 12:00 UTC</time>' in page
 
 
+# ---------------------------------------------------------------- tracebacks and figures
+
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "regularization.py", line 117, in build_model\n'
+    "    raise NotImplementedError\n"
+    "NotImplementedError"
+)
+
+
+def _single(check: CheckResult, **changes: object) -> tuple[RunResult, StudentResult]:
+    student = StudentResult(
+        student="zoe", score=0.0, max_score=check.max_points, status="graded", checks=(check,)
+    )
+    run = RunResult(
+        assignment="regularization",
+        title="Regularization in Keras",
+        max_score=check.max_points,
+        functions=FUNCTIONS,
+        students=(student,),
+        grader_version="0.1.0",
+    )
+    return run, student
+
+
+def _with_figures(*figures: object, status: str = "passed", visibility: str = "visible") -> str:
+    check = CheckResult(
+        name="test_regularization_shrinks_gap",
+        function="build_model",
+        description="L2 shrinks the gap.",
+        points=3.0 if status == "passed" else 0.0,
+        max_points=3.0,
+        status=status,  # type: ignore[arg-type]
+        visibility=visibility,
+        figures=tuple(figures),  # type: ignore[arg-type]
+    )
+    run, student = _single(check)
+    return render_feedback(run, student, TEMPLATES)
+
+
+def test_traceback_is_folded_below_the_message() -> None:
+    message = "build_model() is not implemented yet: it raises NotImplementedError."
+    run, student = _single(
+        _check("test_build", "build_model", "failed", 0.0, 2.0, f"{message}\n\n{TRACEBACK}")
+    )
+    page = render_feedback(run, student, TEMPLATES)
+    _assert_well_formed(page)
+    assert f'<pre class="message">{message}</pre>' in page  # the message alone
+    [(summary, body)] = _details(page)
+    assert summary == "Show the traceback"
+    assert "line 117, in build_model" in body and "raise NotImplementedError" in body
+    assert page.count("line 117") == 1
+
+
+def test_message_without_traceback_is_not_folded(run: RunResult) -> None:
+    page = render_feedback(run, _student(run, "Bob O'Brien"), TEMPLATES)
+    assert "Show the traceback" not in page
+
+
+def test_import_error_with_message_and_traceback() -> None:
+    error = "regularization.py could not be imported: SyntaxError: expected ':'"
+    syntax = 'Traceback (most recent call last):\n  File "regularization.py", line 34\n    if reg'
+    student = StudentResult(
+        student="ivan",
+        score=0.0,
+        max_score=1.0,
+        status="import_error",
+        checks=(_check("returns_dense", "l2_dense", "failed", 0.0, 1.0, "not imported"),),
+        error=f"{error}\n\n{syntax}",
+    )
+    run, _ = _single(student.checks[0])
+    page = render_feedback(run, student, TEMPLATES)
+    box = re.search(r'<section class="alert"[^>]*>(.*?)</section>', page, re.DOTALL)
+    assert box and '<pre class="message">regularization.py could not be imported' in box.group(1)
+    [(summary, body)] = _details(box.group(1))
+    assert summary == "Show the traceback" and "line 34" in body
+
+
+def test_curves_are_inline_svg_with_shared_axes_and_words() -> None:
+    page = _with_figures(curves_figure(student_l2_val=0.9))
+    _assert_well_formed(page)
+    _assert_self_contained(page)
+    charts = re.findall(r'<svg class="chart" role="img"(.*?)</svg>', page, re.DOTALL)
+    assert len(charts) == 2  # one per panel
+    for chart in charts:
+        ids = re.search(r'aria-labelledby="(\S+) (\S+)"', chart)
+        assert ids and f'<title id="{ids.group(1)}">' in chart and f'<desc id="{ids.group(2)}">'
+        assert len(re.findall(r"<polyline", chart)) == 4
+        # Validation dashed, training solid: two of each.
+        assert len(re.findall(r"<polyline[^>]*stroke-dasharray", chart)) == 2
+    # Both panels on one scale, even though the student's curve goes higher.
+    ticks = [re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', chart) for chart in charts]
+    assert ticks[0] == ticks[1] and "1.00" in ticks[0]
+    # The final values in words.
+    desc = re.search(r"<desc[^>]*>(.*?)</desc>", charts[0], re.DOTALL)
+    assert desc and "build_model(L2(0.3)), validation ends at 0.901 (epoch 300)" in desc.group(1)
+    assert "data MSE (without the penalty) against epoch" in desc.group(1)
+    # One legend for both panels (they draw the same lines), naming each line.
+    legends = re.findall(r'<ul class="legend">(.*?)</ul>', page, re.DOTALL)
+    assert len(legends) == 1
+    labels = [_text(item) for item in re.findall(r"<li>(.*?)</li>", legends[0], re.DOTALL)]
+    assert labels == [s["label"] for s in curves_figure()["panels"][0]["series"]]
+    assert "Your gaps (validation minus training MSE)" in page
+    assert "Loss curves in the grader&#39;s experiment" in page
+
+
+def test_panels_with_different_lines_get_a_legend_each() -> None:
+    figure = curves_figure()
+    figure["panels"][1]["series"] = figure["panels"][1]["series"][:2]
+    page = _with_figures(figure)
+    assert len(re.findall(r'<ul class="legend">', page)) == 2
+
+
+def test_layer_table_has_caption_headers_and_worded_verdicts() -> None:
+    page = _with_figures(table_figure())
+    _assert_well_formed(page)
+    table = re.search(r'<table class="figure-table">(.*?)</table>', page, re.DOTALL)
+    assert table
+    body = table.group(1)
+    assert re.search(r"<caption[^>]*>What each layer carries</caption>", body)
+    assert re.findall(r'<th scope="col">([^<]*)</th>', body) == [
+        "Layer",
+        "Verdict",
+        "Your layer carries",
+        "Asked for",
+    ]
+    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\">(.*?)</tr>", body, re.DOTALL)
+    assert [_text(r).split(" ")[:3] for r in rows] == [
+        ["Dense(64,", "relu)", "✗"],
+        ["Dense(1)", "✓", "matches"],
+        ["Input", "–", "not"],
+    ]
+    assert "✗ differs" in _text(body) and "– not judged" in _text(body)
+    assert "Factors are compared as numbers" in page
+
+
+def test_tables_are_folded_on_passed_checks_only() -> None:
+    [(summary, body)] = _details(_with_figures(table_figure()))
+    assert summary == "Show the table: What each layer carries" and "figure-table" in body
+    failed = _with_figures(table_figure(), status="failed")
+    assert "<details" not in failed and "figure-table" in failed
+    assert "<details" not in _with_figures(curves_figure())  # curves are always in view
+
+
+def test_table_without_verdicts_has_no_verdict_column() -> None:
+    figure = table_figure()
+    for row in figure["rows"]:
+        row["ok"] = None
+    page = _with_figures(figure)
+    assert "Verdict" not in page and "not judged" not in page
+
+
+def test_figure_text_is_escaped() -> None:
+    figure = curves_figure()
+    figure["title"] = XSS
+    figure["panels"][0]["series"][0]["label"] = XSS
+    table = table_figure()
+    table["rows"][0]["cells"][1] = XSS
+    page = _with_figures(figure, table)
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;") >= 4  # caption, svg titles, legend, table cell
+
+
+def _malformed() -> list[object]:
+    def curves(change) -> dict:  # type: ignore[no-untyped-def]
+        figure = curves_figure()
+        change(figure)
+        return figure
+
+    def table(change) -> dict:  # type: ignore[no-untyped-def]
+        figure = table_figure()
+        change(figure)
+        return figure
+
+    series = lambda f: f["panels"][0]["series"][0]  # noqa: E731
+    return [
+        "not a figure",
+        None,
+        {"kind": "pie"},
+        {"kind": "curves"},
+        curves(lambda f: f.pop("panels")),
+        curves(lambda f: f.update(panels=[])),
+        curves(lambda f: f.update(panels=f["panels"] * 3)),  # 6 panels
+        curves(lambda f: f.update(title=3)),
+        curves(lambda f: series(f).update(y=series(f)["y"][:-1])),  # lengths differ
+        curves(lambda f: series(f).update(y=[float("nan")] * len(series(f)["x"]))),
+        curves(lambda f: series(f)["y"].__setitem__(3, float("inf"))),
+        curves(lambda f: series(f)["y"].__setitem__(3, "0.5")),
+        curves(lambda f: series(f)["y"].__setitem__(3, True)),
+        curves(lambda f: series(f).update(x=list(range(201)), y=[0.5] * 201)),
+        curves(lambda f: series(f).update(x=[], y=[])),
+        curves(lambda f: series(f).update(role="test")),
+        curves(lambda f: series(f).pop("label")),
+        curves(lambda f: series(f).update(x=[-1e308, 1e308], y=[0, 1])),
+        curves(lambda f: f.update(notes="not a list")),
+        table(lambda f: f.pop("columns")),
+        table(lambda f: f.update(columns=[])),
+        table(lambda f: f["rows"][0]["cells"].pop()),
+        table(lambda f: f["rows"][0].update(ok="yes")),
+        table(lambda f: f["rows"][0].update(ok=1)),
+        table(lambda f: f["rows"][0]["cells"].__setitem__(1, "x" * 201)),
+        table(lambda f: f["rows"][0]["cells"].__setitem__(1, None)),
+        table(lambda f: f.update(rows=f["rows"] * 14)),  # 42 rows
+    ]
+
+
+@pytest.mark.parametrize("figure", _malformed())
+def test_malformed_figure_is_skipped_not_fatal(figure: object) -> None:
+    page = _with_figures(figure, curves_figure(), table_figure())
+    _assert_well_formed(page)
+    # The well-formed figures beside it are still drawn; the malformed one is not.
+    assert len(re.findall(r'<svg class="chart"', page)) == 2
+    assert len(re.findall(r'<table class="figure-table"', page)) == 1
+
+
+def test_odd_but_valid_figures_are_drawn() -> None:
+    flat = curves_figure()
+    for panel in flat["panels"]:
+        for series in panel["series"]:
+            series["y"] = [0.5] * len(series["x"])  # no range at all
+    single = curves_figure()
+    single["panels"] = [{"title": "One point", "series": [single["panels"][0]["series"][0]]}]
+    single["panels"][0]["series"][0].update(x=[7], y=[-2.5])
+    empty = table_figure()
+    empty["rows"] = []
+    page = _with_figures(flat, single, empty)
+    _assert_well_formed(page)
+    assert len(re.findall(r'<svg class="chart"', page)) == 3
+    assert "Nothing to show." in page
+
+
+def test_hidden_checks_figures_never_appear() -> None:
+    figure = curves_figure()
+    figure["title"] = HIDDEN_MESSAGE
+    page = _with_figures(figure, visibility="hidden")
+    assert HIDDEN_MESSAGE not in page and "<svg" not in page
+
+
+def test_figures_survive_results_json(tmp_path: Path, run: RunResult) -> None:
+    bob = _student(run, "Bob O'Brien")
+    checks = tuple(
+        replace(c, figures=(curves_figure(), table_figure())) if c.name == "trains" else c
+        for c in bob.checks
+    )
+    run = replace(run, students=(replace(bob, checks=checks),))
+    path = tmp_path / "results.json"
+    write_results_json(run, path)
+    again = RunResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    page = render_feedback(again, again.students[0], TEMPLATES)
+    assert len(re.findall(r'<svg class="chart"', page)) == 2
+    assert "figure-table" in page
+
+
 # ---------------------------------------------------------------- summary page
 
 
@@ -386,6 +653,43 @@ def test_summary_lists_problem_students_first(run: RunResult) -> None:
     reader.feed(page)
     assert [row[0] for row in reader.rows] == ["alice", "Bob O'Brien", "dave"]
     assert reader.rows[1][1:] == ["2.5", "6", "✓ graded", "1", "1.5"]
+
+
+def test_summary_lists_errors_and_timeouts_before_import_errors(run: RunResult) -> None:
+    erin = StudentResult(
+        student="erin",
+        score=1.0,
+        max_score=1.0,
+        status="error",
+        checks=(_check("uses_l2", "l2_dense", "error", 0.0, 2.0, "worker crashed"),),
+        error="worker crashed on uses_l2",
+    )
+    frank = StudentResult(
+        student="frank", score=0.0, max_score=6.0, status="invalid", error="no file found"
+    )
+    page = render_summary(replace(run, students=(*run.students, erin, frank)), TEMPLATES)
+    problems = re.search(r'<ul class="problems">(.*?)</ul>', page, re.DOTALL)
+    assert problems
+    items = [
+        html.unescape(_text(li))
+        for li in re.findall(r"<li>(.*?)</li>", problems.group(1), re.DOTALL)
+    ]
+    # Grader error, then a check out of time (a graded student), then the students' own.
+    assert [item.split(" — ")[0] for item in items] == ["erin", "Bob O'Brien", "dave", "frank"]
+    assert "⏱ 1 check timed out: trains" in items[1]
+    assert "✓ graded" in items[1]
+    # Needs attention comes before the scores: it is what to act on.
+    assert page.index("Needs attention") < page.index("Pass rate per check")
+
+
+def test_summary_table_is_sortable_and_captioned(run: RunResult) -> None:
+    page = render_summary(run, TEMPLATES)
+    table = re.search(r'<table id="students"[^>]*>(.*?)</table>', page, re.DOTALL)
+    assert table and "<caption" in table.group(1)
+    headers = re.findall(r"<th scope=\"col\"", table.group(1))
+    assert len(headers) == 4 + len(FUNCTIONS)
+    assert 'aria-sort="ascending"' in table.group(1)
+    assert "<script>" in page  # buttons are added to each header by the inline script
 
 
 def test_write_html_reports(tmp_path: Path, run: RunResult) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import fail, memo
+from grader.checks import Row, collect_table, fail, memo, show_table
 from grader.checks.models import dense_layers, expect_compiled_adam_mse, expect_input_dim, rebuild
 
 PLACEMENT_HINT = (
@@ -75,6 +75,29 @@ def _reference_layers(module: Any, call: str, dim: int, **kwargs: Any) -> list[L
     )
 
 
+TABLE = "Your model's layers"
+COLUMNS = ["Layer", "Your model has", "Asked for"]
+
+
+def _rows(call: str, what: str, mine: list[Layer], ref: list[Layer]) -> list[Row]:
+    """The two lists of layers side by side, in order, each pair judged."""
+    rows = []
+    for index in range(max(len(mine), len(ref))):
+        m = mine[index] if index < len(mine) else None
+        r = ref[index] if index < len(ref) else None
+        rows.append(
+            Row(
+                [
+                    f"{call}: {what} {index + 1}",
+                    "(missing)" if m is None else str(m),
+                    "(no layer here)" if r is None else str(r),
+                ],
+                ok=m is not None and r is not None and m.same(r),
+            )
+        )
+    return rows
+
+
 def _listing(layers: list[Layer]) -> str:
     return ", ".join(str(layer) for layer in layers) or "no layers"
 
@@ -104,6 +127,7 @@ def test_dropout_model_structure(submission, reference):
     call = "dropout_model()"
     _, mine = layers_of(submission.dropout_model(), call, 1)
     ref = _reference_layers(reference, call, 1)
+    show_table(TABLE, COLUMNS, _rows(call, "layer", mine, ref))
     if len(mine) == len(ref) and all(m.same(r) for m, r in zip(mine, ref, strict=True)):
         return
     same_kinds = [m.kind for m in mine] == [r.kind for r in ref]
@@ -120,29 +144,53 @@ def test_dropout_model_structure(submission, reference):
     raise fail(f"`{call}` to have the layers {_listing(ref)}", _listing(mine), hint)
 
 
+def _rate_rows(call: str, rates: list[float | None], expected: float) -> list[Row]:
+    if not rates:
+        return [Row([call, "no Dropout layer", f"Dropout layers of rate {expected:g}"], ok=False)]
+    return [
+        Row(
+            [
+                f"{call}: Dropout {index + 1}",
+                "rate ?" if r is None else f"rate {r:g}",
+                f"rate {expected:g}",
+            ],
+            ok=r is not None and math.isclose(r, expected, rel_tol=1e-6),
+        )
+        for index, r in enumerate(rates)
+    ]
+
+
 def test_dropout_model_rate(submission, reference):
-    for rate in (0.2, 0.35):
-        call = f"dropout_model(rate={rate})"
-        _, mine = layers_of(submission.dropout_model(rate=rate), call, 1)
-        ref = _reference_layers(reference, call, 1, rate=rate)
-        want = {layer.rate for layer in ref if layer.kind == "Dropout"}
-        if len(want) != 1:
-            raise RuntimeError(f"the reference's {call} has dropout rates {want}")
-        (expected,) = want
-        rates = [layer.rate for layer in mine if layer.kind == "Dropout"]
-        if not rates:
-            raise fail(
-                f"`{call}` to contain Dropout layers with rate {expected:g}",
-                f"no Dropout layer: {_listing(mine)}",
-                PLACEMENT_HINT,
-            )
-        wrong = [r for r in rates if r is None or not math.isclose(r, expected, rel_tol=1e-6)]
-        if wrong:
-            raise fail(
-                f"every Dropout layer of `{call}` to drop a fraction {expected:g} of its inputs",
-                "rates " + ", ".join("?" if r is None else f"{r:g}" for r in rates),
-                "pass the `rate` argument on to keras.layers.Dropout instead of a fixed number.",
-            )
+    with collect_table("Your Dropout layers' rates", COLUMNS) as table:
+        for rate in (0.2, 0.35):
+            _check_rate(submission, reference, rate, table)
+
+
+def _check_rate(submission: Any, reference: Any, rate: float, table: list[Row]) -> None:
+    """Every Dropout layer of dropout_model(rate=rate) uses ``rate``; its rows go to
+    ``table`` before they are judged."""
+    call = f"dropout_model(rate={rate})"
+    _, mine = layers_of(submission.dropout_model(rate=rate), call, 1)
+    ref = _reference_layers(reference, call, 1, rate=rate)
+    want = {layer.rate for layer in ref if layer.kind == "Dropout"}
+    if len(want) != 1:
+        raise RuntimeError(f"the reference's {call} has dropout rates {want}")
+    (expected,) = want
+    rates = [layer.rate for layer in mine if layer.kind == "Dropout"]
+    table.extend(_rate_rows(call, rates, expected))
+    if not rates:
+        raise fail(
+            f"`{call}` to contain Dropout layers with rate {expected:g}",
+            f"no Dropout layer: {_listing(mine)}",
+            PLACEMENT_HINT,
+        )
+    wrong = [r for r in rates if r is None or not math.isclose(r, expected, rel_tol=1e-6)]
+    if wrong:
+        raise fail(
+            f"every Dropout layer of `{call}` to drop a fraction {expected:g} of its inputs",
+            "rates " + ", ".join("?" if r is None else f"{r:g}" for r in rates),
+            "pass the `rate` argument on to keras.layers.Dropout instead of a fixed number.",
+        )
 
 
 def test_dropout_model_sizes(submission, reference):
@@ -152,6 +200,7 @@ def test_dropout_model_sizes(submission, reference):
     ref = _reference_layers(reference, call, 3, **kwargs)
     mine_dense = [layer for layer in mine if layer.kind == "Dense"]
     ref_dense = [layer for layer in ref if layer.kind == "Dense"]
+    show_table("Your model's Dense layers", COLUMNS, _rows(call, "Dense", mine_dense, ref_dense))
     if len(mine_dense) == len(ref_dense) and all(
         m.same(r) for m, r in zip(mine_dense, ref_dense, strict=True)
     ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import as_float, expect, expect_close, fail, memo
+from grader.checks import Panel, as_float, curve_pair, expect, expect_close, fail, memo, show_curves
 from grader.checks import training as T
 from grader.checks.models import dense_stack, expect_input_dim, rebuild, regularizer
 
@@ -72,9 +72,38 @@ def _experiment(module) -> dict[str, T.GapOutcome]:
     return outcomes
 
 
+def _panel(title: str, outcomes: dict[str, T.GapOutcome]) -> Panel:
+    return Panel(
+        title,
+        [
+            *curve_pair(outcomes["no_reg"], label="build_model(None)", model="unregularized"),
+            *curve_pair(
+                outcomes["l2"], label=f"build_model(L2({T.L2_FACTOR}))", model="regularized"
+            ),
+        ],
+    )
+
+
+def _show_experiment(mine: dict[str, T.GapOutcome], ref: dict[str, T.GapOutcome]) -> None:
+    show_curves(
+        "Loss curves in the grader's experiment",
+        [_panel("Your build_model", mine), _panel("Reference solution", ref)],
+        x_label="epoch",
+        y_label="data MSE (without the penalty)",
+        notes=[
+            f"Your gaps (validation minus training MSE): {mine['no_reg'].gap:.3f} without, "
+            f"{mine['l2'].gap:.3f} with L2. The reference's: {ref['no_reg'].gap:.3f} and "
+            f"{ref['l2'].gap:.3f}.",
+            f"The check asks for an L2 gap at most {T.MARGIN:g} times the unregularized one, "
+            "and both gaps close to the reference's.",
+        ],
+    )
+
+
 def test_regularization_shrinks_gap(submission, reference):
     ref = memo("gap-experiment-reference", lambda: _experiment(reference))
     mine = _experiment(submission)
+    _show_experiment(mine, ref)  # before the verdict: the curves explain a failure best
     plain, reg = mine["no_reg"].gap, mine["l2"].gap
     expect(
         reg <= T.MARGIN * plain,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from grader.checks import fail
-from grader.checks.models import DenseSummary, dense_summary, describe_factors
+from grader.checks import Row, fail, show_table
+from grader.checks.models import (
+    DenseSummary,
+    dense_summary,
+    describe_factors,
+    describe_layer,
+    same_layer,
+)
+
+TABLE = "What your layer carries"
+COLUMNS = ["Layer", "Your layer carries", "Asked for"]
 
 
 def check_dense_matches(got: object, want: object, call: str, strength_arg: str) -> None:
     """The student's layer must carry what the reference's carries, and nothing more."""
     mine = dense_summary(got, call)
     ref = dense_summary(want, call)
+    row = Row([call, describe_layer(mine), describe_layer(ref)], ok=same_layer(mine, ref))
+    show_table(TABLE, COLUMNS, [row])
     if mine.units != ref.units:
         raise fail(
             f"`{call}` should return a Dense layer with {ref.units} units",

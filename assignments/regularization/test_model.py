@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import expect_close, fail, memo
+from grader.checks import Row, collect_table, expect_close, fail, memo
 from grader.checks.models import (
     DenseSummary,
     dense_layers,
     describe_factors,
+    describe_layer,
     expect_compiled_adam_mse,
     expect_input_dim,
     layer_summary,
     rebuild,
     regularizer,
+    same_layer,
 )
+
+TABLE = "What each layer carries"
+COLUMNS = ["Layer", "Your model's layer", "Asked for"]
 
 
 def _layers(model: object) -> list[DenseSummary]:
@@ -33,11 +38,48 @@ def _reference_structure(want: object, call: str) -> tuple[tuple[int | None, ...
     return tuple(model.input_shape), _layers(model)
 
 
-def check_structure(got: object, want: object, call: str) -> None:
+def _rows(
+    shapes: tuple[tuple[int | None, ...], tuple[int | None, ...]],
+    mine: list[DenseSummary],
+    ref: list[DenseSummary],
+    call: str,
+) -> list[Row]:
+    """The input, then one row per layer of either model, side by side in order."""
+    mine_shape, ref_shape = shapes
+    rows = [
+        Row(
+            [f"{call}: input", f"shape {mine_shape}", f"shape {ref_shape}"],
+            ok=mine_shape == ref_shape,
+        )
+    ]
+    for index in range(max(len(mine), len(ref))):
+        if index >= len(ref):
+            role = "extra layer"
+        else:
+            role = "hidden layer" if index < len(ref) - 1 else "output layer"
+        m = mine[index] if index < len(mine) else None
+        r = ref[index] if index < len(ref) else None
+        rows.append(
+            Row(
+                [
+                    f"{call}: {role}",
+                    "(missing)" if m is None else describe_layer(m),
+                    "(no layer here)" if r is None else describe_layer(r),
+                ],
+                ok=m is not None and r is not None and same_layer(m, r),
+            )
+        )
+    return rows
+
+
+def check_structure(got: object, want: object, call: str, table: list[Row]) -> None:
+    """The student's model must have the reference's layers; each pair of layers is
+    added to ``table`` before it is judged."""
     mine_model = rebuild(got, call)
     mine = _layers(mine_model)
     # The reference's side is the same for every student: rebuild it once per process.
     ref_shape, ref = memo(f"structure {call}", lambda: _reference_structure(want, call))
+    table.extend(_rows((tuple(mine_model.input_shape), ref_shape), mine, ref, call))
     if tuple(mine_model.input_shape) != ref_shape:
         raise fail(
             f"`{call}` should take inputs of shape {ref_shape}",
@@ -85,10 +127,12 @@ def _check_regularizers(m: DenseSummary, r: DenseSummary, role: str, call: str) 
 
 
 def test_build_model_structure(submission, reference):
-    check_structure(submission.build_model(), reference.build_model(), "build_model()")
-    call = "build_model(None, hidden_units=16, input_dim=3)"
-    got = submission.build_model(None, hidden_units=16, input_dim=3)
-    check_structure(got, reference.build_model(None, hidden_units=16, input_dim=3), call)
+    with collect_table(TABLE, COLUMNS) as table:
+        check_structure(submission.build_model(), reference.build_model(), "build_model()", table)
+        call = "build_model(None, hidden_units=16, input_dim=3)"
+        got = submission.build_model(None, hidden_units=16, input_dim=3)
+        want = reference.build_model(None, hidden_units=16, input_dim=3)
+        check_structure(got, want, call, table)
 
 
 def test_build_model_regularizer(submission, reference):
@@ -97,11 +141,12 @@ def test_build_model_regularizer(submission, reference):
         ("L1(0.01)", regularizer("L1", l1=0.01), {}),
         ("L1L2(l1=0.001, l2=0.003)", regularizer("L1L2", l1=0.001, l2=0.003), {}),
     ]
-    for label, reg, kwargs in cases:
-        args = "".join(f", {k}={v}" for k, v in kwargs.items())
-        call = f"build_model({label}{args})"
-        got = submission.build_model(reg, **kwargs)
-        check_structure(got, reference.build_model(reg, **kwargs), call)
+    with collect_table(TABLE, COLUMNS) as table:
+        for label, reg, kwargs in cases:
+            args = "".join(f", {k}={v}" for k, v in kwargs.items())
+            call = f"build_model({label}{args})"
+            got = submission.build_model(reg, **kwargs)
+            check_structure(got, reference.build_model(reg, **kwargs), call, table)
 
 
 def test_build_model_compiled(submission):

@@ -3,7 +3,8 @@
 A check is a plain pytest test taking the ``submission`` and ``reference`` fixtures.
 It raises ``CheckFailed`` (via ``fail`` or the ``expect_*`` helpers) with a message for
 the student: what was expected, what was found, and a hint. Never put solution code in
-a message.
+a message. It may also record pictures for the student's page (``show_curves``,
+``show_table``: ``grader.checks.figures``), which never affect its verdict.
 """
 
 from __future__ import annotations
@@ -13,10 +14,34 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks.figures import (
+    Panel,
+    Row,
+    Series,
+    collect_table,
+    curve_pair,
+    show_curves,
+    show_table,
+)
 from grader.errors import CheckFailed
 from grader.sandbox.wire import TensorValue
 
-__all__ = ["CheckFailed", "as_float", "expect", "expect_close", "fail", "memo", "message"]
+__all__ = [
+    "CheckFailed",
+    "Panel",
+    "Row",
+    "Series",
+    "as_float",
+    "collect_table",
+    "curve_pair",
+    "expect",
+    "expect_close",
+    "fail",
+    "memo",
+    "message",
+    "show_curves",
+    "show_table",
+]
 
 
 def message(expected: str, found: str, hint: str = "") -> str:

@@ -33,12 +33,14 @@ __all__ = [
     "dense_stack",
     "dense_summary",
     "describe_factors",
+    "describe_layer",
     "estimated_parameters",
     "expect_input_dim",
     "layer_summary",
     "rebuild",
     "regularizer",
     "regularizer_factors",
+    "same_layer",
     "to_wire",
 ]
 
@@ -161,6 +163,10 @@ def describe_factors(factors: Factors | None) -> str:
     return "a regularizer with strength 0"
 
 
+def _carried(factors: Factors | None) -> str:
+    return "none" if factors is None else describe_factors(factors)
+
+
 @dataclass(frozen=True)
 class DenseSummary:
     """What a Dense layer carries, in terms a student recognises."""
@@ -171,6 +177,35 @@ class DenseSummary:
     kernel: Factors | None
     bias: Factors | None
     activity: Factors | None
+
+
+def describe_layer(summary: DenseSummary) -> str:
+    """A layer and every regularizer it carries, one line for a figure's table:
+    ``Dense(64, relu); kernel: L2(0.01); bias: none; activity: none``."""
+    if summary.class_name != "Dense":
+        head = summary.class_name
+    else:
+        head = f"Dense({summary.units}, {summary.activation})"
+    return (
+        f"{head}; kernel: {_carried(summary.kernel)}; bias: {_carried(summary.bias)}; "
+        f"activity: {_carried(summary.activity)}"
+    )
+
+
+def same_layer(mine: DenseSummary, want: DenseSummary) -> bool:
+    """Whether a layer is the one asked for: class, units, activation, and the same
+    regularizer factors (or none) on its kernel, bias and activity."""
+
+    def same(a: Factors | None, b: Factors | None) -> bool:
+        return (a is None and b is None) or (a is not None and b is not None and a.matches(b))
+
+    return (
+        (mine.class_name, mine.units, mine.activation)
+        == (want.class_name, want.units, want.activation)
+        and same(mine.kernel, want.kernel)
+        and same(mine.bias, want.bias)
+        and same(mine.activity, want.activity)
+    )
 
 
 def dense_summary(layer: Any, what: str) -> DenseSummary:

@@ -59,7 +59,11 @@ HIDDEN_UNITS = 256
 L2_FACTOR = 0.3
 EPOCHS = 3000
 LEARNING_RATE = 3e-2
-RECORD_EVERY = 300
+# A point of the loss curves (shown on the student's page) every RECORD_EVERY epochs: 31
+# points. The final numbers do not depend on it (the same steps run, in shorter compiled
+# chunks; measured bit-identical to 300), nor, measurably, the run's time. It is part of
+# the experiment's memo key, so the student's and the reference's runs must share it.
+RECORD_EVERY = 100
 N_TRAIN = 40
 N_VAL = 500
 NOISE = 1.0
@@ -210,8 +214,14 @@ def train(
     optimizer.build(variables)
     x = tf.constant(data.x_train, dtype=tf.float32)
     y = tf.constant(data.y_train, dtype=tf.float32)
+    x_val = tf.constant(data.x_val, dtype=tf.float32)
+    y_val = tf.constant(data.y_val, dtype=tf.float32)
 
-    def run_steps(steps: tf.Tensor) -> None:
+    def mse(inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        y_pred = tf.cast(model(inputs, training=False), tf.float64)
+        return tf.reduce_mean(tf.square(tf.cast(targets, tf.float64) - y_pred))
+
+    def run_steps(steps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         # One call runs `steps` epochs in-graph: Python is visited once per recorded point.
         for _ in tf.range(steps):
             with tf.GradientTape() as tape:
@@ -223,9 +233,14 @@ def train(
                     loss = loss + tf.add_n(penalties)
             grads = tape.gradient(loss, variables)
             optimizer.apply_gradients(zip(grads, variables, strict=True))
+        # The curves' points in the same call: evaluating eagerly instead costs about
+        # 4 ms a point, as much as 60 epochs of training.
+        return mse(x, y), mse(x_val, y_val)
 
     # `steps` is a tensor, so the chunk sizes share one trace (the last chunk may be shorter).
-    run: Callable[[tf.Tensor], None] = tf.function(run_steps, reduce_retracing=True)
+    run: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]] = tf.function(
+        run_steps, reduce_retracing=True
+    )
 
     done = 0
     points = [0]
@@ -233,9 +248,14 @@ def train(
     val_curve = [data_mse(model, data.x_val, data.y_val)]
     while done < epochs:
         steps = min(record_every, epochs - done)
-        run(tf.constant(steps, dtype=tf.int32))
+        train_mse, val_mse = run(tf.constant(steps, dtype=tf.int32))
         done += steps
         points.append(done)
+        if done < epochs:
+            train_curve.append(float(train_mse))
+            val_curve.append(float(val_mse))
+    if epochs > 0:
+        # The final point, on which verdicts rest, exactly as data_mse() measures it.
         train_curve.append(data_mse(model, data.x_train, data.y_train))
         val_curve.append(data_mse(model, data.x_val, data.y_val))
     return Curves(tuple(points), tuple(train_curve), tuple(val_curve))

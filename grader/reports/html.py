@@ -185,6 +185,360 @@ def _render(templates_dir: Path, name: str, run: RunResult, **context: object) -
     return template.render(run=run, generated=_format_timestamp(run.generated_at), **context)
 
 
+# ---------------------------------------------------------------- figures
+#
+# Figures arrive as plain data (see CheckResult.figures). They never decide anything, so
+# one that does not follow the format is left out rather than allowed to break the page.
+
+_MAX_PANELS = 4
+_MAX_SERIES = 8
+_MAX_POINTS = 200
+_MAX_COLUMNS = 8
+_MAX_ROWS = 40
+_MAX_CELL = 200
+_MAX_TEXT = 1000  # titles, labels and notes have no limit in the format: keep them bounded
+_MAX_NOTES = 10
+_PALETTE = 6  # CSS classes series-0 .. series-5
+_MARKERS = ("circle", "square", "triangle", "diamond")
+# Training solid, validation dashed: the line style, not the colour, tells them apart.
+_ROLE_DASH = {"train": "", "validation": "6 4"}
+
+_CHART_WIDTH = 360
+_CHART_HEIGHT = 240
+_FONT_WIDTH = 7.5  # rough width of a 13px label character, in SVG units
+
+
+class _Malformed(Exception):
+    """A figure that does not follow the format; it is skipped."""
+
+
+@dataclass(frozen=True)
+class _Tick:
+    pos: float
+    text: str
+
+
+@dataclass(frozen=True)
+class _Line:
+    label: str
+    color: int
+    dash: str
+    points: str  # the SVG polyline's "x,y x,y ..."
+    marker: str  # SVG path of the shape drawn on the last point
+
+
+@dataclass(frozen=True)
+class _Key:
+    label: str
+    color: int
+    dash: str
+    marker: str  # SVG path, in the legend sample's own coordinates
+
+
+@dataclass(frozen=True)
+class _Panel:
+    id: str
+    title: str
+    svg_title: str
+    description: str
+    lines: tuple[_Line, ...]
+    keys: tuple[_Key, ...]  # empty when the figure has one legend for all panels
+
+
+@dataclass(frozen=True)
+class _Curves:
+    kind: str
+    title: str
+    x_label: str
+    y_label: str
+    panels: tuple[_Panel, ...]
+    keys: tuple[_Key, ...]  # the shared legend, when every panel draws the same lines
+    notes: tuple[str, ...]
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    x_ticks: tuple[_Tick, ...]
+    y_ticks: tuple[_Tick, ...]
+    tick_y: float  # baseline of the x tick labels
+    tick_end: float  # lower end of the x tick marks
+    tick_x: float  # right edge of the y tick labels
+    x_label_x: float
+    x_label_y: float
+
+
+@dataclass(frozen=True)
+class _TableRow:
+    header: str
+    cells: tuple[str, ...]
+    ok: _Status
+
+
+@dataclass(frozen=True)
+class _Table:
+    kind: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[_TableRow, ...]
+    judged: bool  # whether any row carries an ok flag: only then is there a verdict column
+    notes: tuple[str, ...]
+
+
+_FIGURE_OK = {
+    True: _Status("passed", "✓", "matches"),
+    False: _Status("failed", "✗", "differs"),
+    None: _Status("muted", "–", "not judged"),
+}
+
+
+def _field(data: object, key: str) -> object:
+    if not isinstance(data, dict) or key not in data:
+        raise _Malformed(f"missing {key!r}")
+    return data[key]
+
+
+def _text(value: object, limit: int = _MAX_TEXT, *, strict: bool = False) -> str:
+    if not isinstance(value, str):
+        raise _Malformed("not a string")
+    if len(value) > limit:
+        if strict:
+            raise _Malformed("text too long")
+        return value[: limit - 1] + "…"
+    return value
+
+
+def _items(value: object, low: int, high: int) -> list[object]:
+    if not isinstance(value, (list, tuple)) or not low <= len(value) <= high:
+        raise _Malformed("not a list of the right length")
+    return list(value)
+
+
+def _numbers(value: object) -> list[float]:
+    items = _items(value, 1, _MAX_POINTS)
+    numbers = []
+    for item in items:
+        # bool is an int to Python, not to the format.
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise _Malformed("not a number")
+        number = float(item)
+        if not math.isfinite(number):
+            raise _Malformed("not a finite number")
+        numbers.append(number)
+    return numbers
+
+
+def _notes(figure: dict[str, object]) -> tuple[str, ...]:
+    return tuple(_text(n) for n in _items(figure.get("notes", []), 0, _MAX_NOTES))
+
+
+def _short_number(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.3g}"
+
+
+def _nice_step(span: float, target: int) -> float:
+    raw = span / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for multiple in (1.0, 2.0, 2.5, 5.0):
+        if raw <= multiple * magnitude * (1 + 1e-9):
+            return multiple * magnitude
+    return 10 * magnitude
+
+
+def _axis(low: float, high: float, target: int = 4) -> tuple[list[float], list[str]]:
+    """Round tick values covering [low, high], and their labels."""
+    if not high > low:
+        pad = abs(low) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    step = _nice_step(high - low, target)
+    if not math.isfinite(step) or step <= 0:
+        raise _Malformed("axis range out of bounds")
+    first = math.floor(low / step + 1e-9)
+    last = math.ceil(high / step - 1e-9)
+    values = [i * step for i in range(first, last + 1)]
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    scaled = step * 10**decimals
+    if abs(scaled - round(scaled)) > 1e-6:  # 2.5, 0.25, ...: one more digit
+        decimals += 1
+    if decimals > 6 or max(abs(values[0]), abs(values[-1])) >= 1e7:
+        labels = [f"{v:.3g}" for v in values]
+    else:
+        labels = [f"{v:.{decimals}f}" for v in values]
+    return values, labels
+
+
+def _marker_path(shape: str, x: float, y: float, r: float = 4.0) -> str:
+    def p(dx: float, dy: float) -> str:
+        return f"{round(x + dx, 1)},{round(y + dy, 1)}"
+
+    if shape == "square":
+        r *= 0.9
+        return f"M{p(-r, -r)} L{p(r, -r)} L{p(r, r)} L{p(-r, r)} Z"
+    if shape == "triangle":
+        return f"M{p(0, -1.2 * r)} L{p(1.1 * r, 0.8 * r)} L{p(-1.1 * r, 0.8 * r)} Z"
+    if shape == "diamond":
+        r *= 1.25
+        return f"M{p(0, -r)} L{p(r, 0)} L{p(0, r)} L{p(-r, 0)} Z"
+    return f"M{p(-r, 0)} A{r},{r} 0 1,0 {p(r, 0)} A{r},{r} 0 1,0 {p(-r, 0)} Z"
+
+
+@dataclass(frozen=True)
+class _Series:
+    label: str
+    model: str
+    role: str
+    x: list[float]
+    y: list[float]
+
+
+def _series(data: object) -> _Series:
+    role = _field(data, "role")
+    if role not in _ROLE_DASH:
+        raise _Malformed("role must be train or validation")
+    x, y = _numbers(_field(data, "x")), _numbers(_field(data, "y"))
+    if len(x) != len(y):
+        raise _Malformed("x and y differ in length")
+    label = _text(_field(data, "label"))
+    model = _text(data.get("model", label)) if isinstance(data, dict) else label
+    return _Series(label, model, str(role), x, y)
+
+
+def _curves(figure: dict[str, object], prefix: str) -> _Curves:
+    title = _text(_field(figure, "title"))
+    x_label = _text(_field(figure, "x_label"))
+    y_label = _text(_field(figure, "y_label"))
+    panels = []
+    for panel in _items(_field(figure, "panels"), 1, _MAX_PANELS):
+        series = [_series(s) for s in _items(_field(panel, "series"), 1, _MAX_SERIES)]
+        panels.append((_text(_field(panel, "title")), series))
+    everything = [s for _, series in panels for s in series]
+    # One scale for every panel, so the student's curves and the reference's compare at a glance.
+    x_values, x_texts = _axis(min(min(s.x) for s in everything), max(max(s.x) for s in everything))
+    low = min(min(s.y) for s in everything)
+    high = max(max(s.y) for s in everything)
+    if 0 <= low <= high / 2:
+        low = 0.0  # losses: measured from zero, so a gap's size reads true
+    y_values, y_texts = _axis(low, high)
+
+    width, height = _CHART_WIDTH, _CHART_HEIGHT
+    left = 10 + _FONT_WIDTH * max(len(t) for t in y_texts)
+    # Room for half of the last x label, which is centred on the plot's right edge.
+    right = width - max(14.0, 4 + _FONT_WIDTH * len(x_texts[-1]) / 2)
+    top, bottom = 28.0, height - 42.0
+    x0, x1, y0, y1 = x_values[0], x_values[-1], y_values[0], y_values[-1]
+
+    def sx(v: float) -> float:
+        return round(left + (v - x0) / (x1 - x0) * (right - left), 1)
+
+    def sy(v: float) -> float:
+        return round(bottom - (v - y0) / (y1 - y0) * (bottom - top), 1)
+
+    # A train/validation pair of one model shares a colour and a marker shape.
+    models: dict[str, int] = {}
+    for s in everything:
+        models.setdefault(s.model, len(models))
+
+    def key(s: _Series) -> _Key:
+        index = models[s.model]
+        marker = _marker_path(_MARKERS[index % len(_MARKERS)], 30.0, 7.0)
+        return _Key(s.label, index % _PALETTE, _ROLE_DASH[s.role], marker)
+
+    legends = [tuple(key(s) for s in series) for _, series in panels]
+    shared = all(legend == legends[0] for legend in legends)
+    views = []
+    for number, ((panel_title, series), legend) in enumerate(zip(panels, legends, strict=True)):
+        lines = []
+        for s in series:
+            index = models[s.model]
+            points = " ".join(f"{sx(a)},{sy(b)}" for a, b in zip(s.x, s.y, strict=True))
+            end = _marker_path(_MARKERS[index % len(_MARKERS)], sx(s.x[-1]), sy(s.y[-1]))
+            lines.append(_Line(s.label, index % _PALETTE, _ROLE_DASH[s.role], points, end))
+        finals = "; ".join(
+            f"{s.label} ends at {_short_number(s.y[-1])} ({x_label} {_short_number(s.x[-1])})"
+            for s in series
+        )
+        views.append(
+            _Panel(
+                id=f"{prefix}-{number}",
+                title=panel_title,
+                svg_title=f"{title}: {panel_title}",
+                description=f"{y_label} against {x_label}. {finals}.",
+                lines=tuple(lines),
+                keys=() if shared else legend,
+            )
+        )
+
+    # Axis labels are cut to the chart's width; the description keeps them whole.
+    def fit(text: str, room: float) -> str:
+        most = max(int(room / _FONT_WIDTH), 2)
+        return text if len(text) <= most else text[: most - 1] + "…"
+
+    return _Curves(
+        kind="curves",
+        title=title,
+        x_label=fit(x_label, width - 12),
+        y_label=fit(y_label, width - left),
+        panels=tuple(views),
+        keys=legends[0] if shared else (),
+        notes=_notes(figure),
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        x_ticks=tuple(_Tick(sx(v), t) for v, t in zip(x_values, x_texts, strict=True)),
+        y_ticks=tuple(_Tick(sy(v), t) for v, t in zip(y_values, y_texts, strict=True)),
+        tick_y=bottom + 16,
+        tick_end=bottom + 4,
+        tick_x=left - 6,
+        x_label_x=round((left + right) / 2, 1),
+        x_label_y=height - 6,
+    )
+
+
+def _table(figure: dict[str, object]) -> _Table:
+    columns = tuple(_text(c) for c in _items(_field(figure, "columns"), 1, _MAX_COLUMNS))
+    rows, flags = [], []
+    for row in _items(_field(figure, "rows"), 0, _MAX_ROWS):
+        cells = _items(_field(row, "cells"), len(columns), len(columns))
+        texts = [_text(c, _MAX_CELL, strict=True) for c in cells]
+        ok = row.get("ok") if isinstance(row, dict) else None
+        if ok is not None and not isinstance(ok, bool):  # 1 == True to Python, not here
+            raise _Malformed("ok must be true, false or null")
+        flags.append(ok)
+        rows.append(_TableRow(texts[0], tuple(texts[1:]), _FIGURE_OK[ok]))
+    return _Table(
+        kind="table",
+        title=_text(_field(figure, "title")),
+        columns=columns,
+        rows=tuple(rows),
+        judged=any(flag is not None for flag in flags),
+        notes=_notes(figure),
+    )
+
+
+def _figures(figures: object, prefix: str) -> tuple[_Curves | _Table, ...]:
+    """The figures that follow the format, ready to draw; any other is skipped."""
+    views: list[_Curves | _Table] = []
+    if not isinstance(figures, (list, tuple)):
+        return ()
+    for number, figure in enumerate(figures):
+        if not isinstance(figure, dict):
+            continue
+        try:
+            if figure.get("kind") == "curves":
+                views.append(_curves(figure, f"{prefix}-{number}"))
+            elif figure.get("kind") == "table":
+                views.append(_table(figure))
+        except (_Malformed, ArithmeticError, TypeError, ValueError, AttributeError):
+            continue
+    return tuple(views)
+
+
 # ---------------------------------------------------------------- feedback page
 
 
@@ -193,6 +547,9 @@ class _CheckView:
     name: str
     description: str
     message: str
+    traceback: str
+    figures: tuple[_Curves | _Table, ...]
+    fold_tables: bool  # a passed check's tables only confirm: folded, so the page stays short
     points: str
     max_points: str
     status: _Status
@@ -214,6 +571,7 @@ class _Problem:
     heading: str
     explanation: str
     text: str
+    traceback: str
 
 
 def _functions_in_order(run: RunResult, student: StudentResult) -> list[str]:
@@ -225,11 +583,28 @@ def _functions_in_order(run: RunResult, student: StudentResult) -> list[str]:
     return names
 
 
-def _check_view(check: CheckResult) -> _CheckView:
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):", re.MULTILINE)
+
+
+def _split_traceback(text: str) -> tuple[str, str]:
+    """``"message\\n\\nTraceback ..."`` -> the message and the traceback, to fold away."""
+    match = _TRACEBACK.search(text)
+    if match is None:
+        return text, ""
+    message, traceback = text[: match.start()].rstrip(), text[match.start() :].rstrip()
+    # A bare traceback: its last line, the exception, is the message.
+    return message or _error_headline(traceback, limit=1000), traceback
+
+
+def _check_view(check: CheckResult, prefix: str) -> _CheckView:
+    message, traceback = _split_traceback(check.message)
     return _CheckView(
         name=check.name,
         description=check.description,
-        message=check.message,
+        message=message,
+        traceback=traceback,
+        figures=_figures(check.figures, prefix),
+        fold_tables=check.status == "passed",
         points=format_points(check.points),
         max_points=format_points(check.max_points),
         status=_status(_CHECK_STATUS, check.status),
@@ -241,6 +616,7 @@ def _sections(run: RunResult, student: StudentResult) -> list[_SectionView]:
     sections = []
     for index, function in enumerate(_functions_in_order(run, student), start=1):
         checks = [c for c in student.checks if c.function == function]
+        visible = [c for c in checks if c.visibility != "hidden"]
         # Subtotals include hidden checks so they add up to the score at the top.
         counted = [c for c in checks if c.counted]
         sections.append(
@@ -249,7 +625,10 @@ def _sections(run: RunResult, student: StudentResult) -> list[_SectionView]:
                 function=function,
                 points=format_points(sum(c.points for c in counted)),
                 max_points=format_points(sum(c.max_points for c in counted)),
-                checks=tuple(_check_view(c) for c in checks if c.visibility != "hidden"),
+                # Figure ids are unique on the page: fig-<function>-<check>-<figure>-<panel>.
+                checks=tuple(
+                    _check_view(c, f"fig-{index}-{number}") for number, c in enumerate(visible)
+                ),
                 hidden=sum(1 for c in checks if c.visibility == "hidden"),
             )
         )
@@ -260,7 +639,8 @@ def _problem(student: StudentResult) -> _Problem | None:
     if student.status not in _PROBLEM_TEXT:
         return None
     heading, explanation = _PROBLEM_TEXT[student.status]
-    return _Problem(heading, explanation, (student.error or "").rstrip())
+    text, traceback = _split_traceback((student.error or "").rstrip())
+    return _Problem(heading, explanation, text, traceback)
 
 
 def render_feedback(run: RunResult, student: StudentResult, templates_dir: Path) -> str:
@@ -354,6 +734,8 @@ class _StudentRow:
     status_key: str
     functions: tuple[_FunctionCell, ...]
     error_headline: str
+    timeouts: tuple[str, ...]  # the checks that ran out of time
+    timeout_text: str
 
 
 def _histogram_counts(scores: list[float], max_score: float, bins: int) -> list[int]:
@@ -481,6 +863,12 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
     # Case-blind, so "bob" sits next to "Bob" rather than after every capital.
     for student in sorted(run.students, key=lambda s: (s.student.casefold(), s.student)):
         by_function = student.points_by_function(functions)
+        timeouts = tuple(c.name for c in student.checks if c.status == "timeout")
+        timeout_text = ""
+        if timeouts:
+            timeout_text = "⏱ {} timed out: {}".format(
+                _plural(len(timeouts), "check", "checks"), ", ".join(timeouts)
+            )
         rows.append(
             _StudentRow(
                 name=student.student,
@@ -495,9 +883,27 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
                     _FunctionCell(format_points(by_function[f]), by_function[f]) for f in functions
                 ),
                 error_headline=_error_headline(student.error),
+                timeouts=timeouts,
+                timeout_text=timeout_text,
             )
         )
     return rows
+
+
+# Who needs the instructor first: a grader error or a time limit may call for a regrade
+# (or a fix on the instructor's side); an import error or an unreadable submission is the
+# student's to fix.
+def _attention_rank(row: _StudentRow) -> int:
+    if row.status_key == "error":
+        return 0
+    if row.timeouts:
+        return 1
+    return {"import_error": 2, "invalid": 3}.get(row.status_key, 4)
+
+
+def _problems(rows: list[_StudentRow]) -> list[_StudentRow]:
+    flagged = [r for r in rows if r.status_key != "graded" or r.timeouts]
+    return sorted(flagged, key=_attention_rank)  # stable: by name within a rank
 
 
 def render_summary(run: RunResult, templates_dir: Path) -> str:
@@ -519,7 +925,7 @@ def render_summary(run: RunResult, templates_dir: Path) -> str:
         histogram=_histogram(scores, run.max_score),
         pass_rates=_pass_rates(run),
         function_maxima=_function_maxima(run),
-        problems=[r for r in rows if r.status_key != "graded"],
+        problems=_problems(rows),
         students=rows,
     )
 
