@@ -30,7 +30,7 @@ from grader.answers import recorded_reference
 from grader.assignment import Assignment, load_assignment
 from grader.errors import StudentError, StudentImportError
 from grader.grading import score_of
-from grader.modules import submission_proxy
+from grader.modules import call_in_process, submission_proxy
 from grader.pytest_plugin import GradingPlugin
 from grader.results import StudentResult
 from grader.sandbox import wire
@@ -51,26 +51,19 @@ class InProcess:
 
     def call(self, function: str, *args: Any, gradients: bool = False, **kwargs: Any) -> CallResult:
         if self.error is not None:
-            raise self.error
+            raise self.error.with_traceback(None)  # raised per check: no growing traceback
         target = getattr(self.module_object, function, None)
         if not callable(target):
             raise StudentError(f"Your module has no function {function}().", kind="missing")
-        live_args = self.convert.from_plain(list(args))
-        live_kwargs = self.convert.from_plain(dict(kwargs))
-        self.convert.keras.utils.set_random_seed(0)
         try:
-            value, grads = self.convert.call(target, live_args, live_kwargs, gradients)
+            return call_in_process(self.convert, target, args, kwargs, gradients)
         except NotImplementedError:
             message = f"{function}() is not implemented yet."
             raise StudentError(message, kind="not_implemented") from None
+        except wire.WireError as exc:
+            raise StudentError(f"{function}() returned something unreadable: {exc}") from None
         except Exception as exc:
             raise StudentError(f"{function}() raised {type(exc).__name__}: {exc}") from None
-        try:
-            plain = wire.decode(wire.loads(wire.dumps(wire.encode(self.convert.to_plain(value)))))
-            plain_grads = None if grads is None else [wire.decode(wire.encode(g)) for g in grads]
-        except Exception as exc:
-            raise StudentError(f"{function}() returned something unreadable: {exc}") from None
-        return CallResult(plain, plain_grads)
 
 
 def _plugin(assignment: Assignment, answers: Path, live: InProcess) -> GradingPlugin:

@@ -173,7 +173,7 @@ def run_grader(submissions: Path, out: Path, workers: int) -> Outcome:
 
 
 def _timed_each(
-    paths: list[Path], jobs: int, grade: Callable[[Path], float]
+    paths: list[Path], jobs: int, grade: Callable[[Path], None]
 ) -> tuple[float, dict[str, float], dict[str, float]]:
     """Run ``grade`` over every submission, ``jobs`` at a time: total wall, durations."""
     durations: dict[str, float] = {}
@@ -204,7 +204,7 @@ def run_fresh_pytest(paths: list[Path], answers: Path, results: Path, jobs: int)
     assignment = load_assignment(ASSIGNMENT, ROOT)
     results.mkdir()
 
-    def grade(path: Path) -> float:
+    def grade(path: Path) -> None:
         env = _env()
         env.update(
             GRADER_BENCH_ASSIGNMENT=ASSIGNMENT,
@@ -219,7 +219,6 @@ def run_fresh_pytest(paths: list[Path], answers: Path, results: Path, jobs: int)
         command += ["--rootdir", str(assignment.directory), "--import-mode=importlib", "-q"]
         command += ["-p", "no:cacheprovider", "-p", "benchmarks.baseline", "-o", "addopts="]
         subprocess.run(command, cwd=path.parent, env=env, capture_output=True, check=False)
-        return 0.0
 
     wall, durations, memory = _timed_each(paths, jobs, grade)
     return Outcome("fresh pytest", wall, list(durations.values()), _scores(results), memory)
@@ -231,7 +230,7 @@ def run_fresh_kernel(paths: list[Path], answers: Path, results: Path, jobs: int)
 
     results.mkdir()
 
-    def grade(path: Path) -> float:
+    def grade(path: Path) -> None:
         out = results / f"{path.parent.name}.json"
         setup = (
             f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
@@ -258,7 +257,6 @@ def run_fresh_kernel(paths: list[Path], answers: Path, results: Path, jobs: int)
             resources={"metadata": {"path": str(path.parent)}},
         )
         client.execute(env=_env())
-        return 0.0
 
     wall, durations, memory = _timed_each(paths, jobs, grade)
     return Outcome("fresh kernel", wall, list(durations.values()), _scores(results), memory)

@@ -25,8 +25,15 @@ from grader.sandbox.client import CallResult, Worker
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
+    from grader.sandbox.convert import Converter
 
-__all__ = ["ModuleProxy", "ReferenceModule", "reference_for", "reference_proxy"]
+__all__ = [
+    "ModuleProxy",
+    "ReferenceModule",
+    "call_in_process",
+    "reference_for",
+    "reference_proxy",
+]
 
 Caller = Callable[[str, tuple[Any, ...], dict[str, Any], bool], CallResult]
 
@@ -104,17 +111,27 @@ class ReferenceModule:
             for value in (*args, *kwargs.values()):
                 if isinstance(value, wire.KerasObject):
                     check_config(value.config)  # it may have come from a student
-            live_args = self._convert.from_plain(list(args))
-            live_kwargs = self._convert.from_plain(dict(kwargs))
-            self._convert.keras.utils.set_random_seed(0)
-            value, gradients = self._convert.call(function, live_args, live_kwargs, grads)
-            # Through the wire format and back, exactly as a student's answer travels.
-            plain = wire.decode(wire.loads(wire.dumps(wire.encode(self._convert.to_plain(value)))))
-            plain_grads = (
-                None if gradients is None else [wire.decode(wire.encode(g)) for g in gradients]
-            )
-            self._cache[key] = CallResult(plain, plain_grads)
+            self._cache[key] = call_in_process(self._convert, function, args, kwargs, grads)
         return copy.deepcopy(self._cache[key])
+
+
+def call_in_process(
+    convert: Converter,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    grads: bool,
+) -> CallResult:
+    """Call ``function`` in this process as a worker would: live arguments rebuilt from
+    wire values, seeds reset, and the answer sent through the wire format and back,
+    exactly as a student's answer travels."""
+    live_args = convert.from_plain(list(args))
+    live_kwargs = convert.from_plain(dict(kwargs))
+    convert.keras.utils.set_random_seed(0)
+    value, gradients = convert.call(function, live_args, live_kwargs, grads)
+    plain = wire.decode(wire.loads(wire.dumps(wire.encode(convert.to_plain(value)))))
+    plain_grads = None if gradients is None else [wire.decode(wire.encode(g)) for g in gradients]
+    return CallResult(plain, plain_grads)
 
 
 _REFERENCES: dict[Path, ReferenceModule] = {}

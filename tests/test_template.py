@@ -74,6 +74,11 @@ STUDENT = textwrap.dedent(
         return process.pid
 
 
+    def exit_leaving_a_child(marker):
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker])
+        os._exit(3)
+
+
     def processes_with(marker):
         found = []
         for pid in os.listdir("/proc"):
@@ -156,6 +161,26 @@ def test_each_worker_has_its_own_scratch_folder_removed_at_close(student):
         scratches = [first._scratch, second._scratch]
         assert all(s is not None and s.is_dir() for s in scratches)
     assert not any(s is not None and s.exists() for s in scratches)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+    return found
+
+
+def test_a_worker_that_exits_on_its_own_takes_its_process_group_along(student):
+    marker = f"orphan-{os.getpid()}-{time.time_ns()}"
+    with Worker(student, MODULE, LIMITS) as worker, pytest.raises(StudentCrash) as info:
+        worker.call("exit_leaving_a_child", marker)
+    assert "exit code 3" in str(info.value)
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
 
 
 @needs_bubblewrap

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from grader.checks import figures
 from grader.reports._atomic import atomic_write_text
 from grader.results import CheckResult, RunResult, StudentResult
 
@@ -189,15 +190,8 @@ def _render(templates_dir: Path, name: str, run: RunResult, **context: object) -
 #
 # Figures arrive as plain data (see CheckResult.figures). They never decide anything, so
 # one that does not follow the format is left out rather than allowed to break the page.
+# The limits are those the checks record within (grader.checks.figures).
 
-_MAX_PANELS = 4
-_MAX_SERIES = 8
-_MAX_POINTS = 200
-_MAX_COLUMNS = 8
-_MAX_ROWS = 40
-_MAX_CELL = 200
-_MAX_TEXT = 1000  # titles, labels and notes have no limit in the format: keep them bounded
-_MAX_NOTES = 10
 _PALETTE = 6  # CSS classes series-0 .. series-5
 _MARKERS = ("circle", "square", "triangle", "diamond")
 # Training solid, validation dashed: the line style, not the colour, tells them apart.
@@ -299,7 +293,7 @@ def _field(data: object, key: str) -> object:
     return data[key]
 
 
-def _text(value: object, limit: int = _MAX_TEXT, *, strict: bool = False) -> str:
+def _text(value: object, limit: int = figures.MAX_TEXT_CHARS, *, strict: bool = False) -> str:
     if not isinstance(value, str):
         raise _Malformed("not a string")
     if len(value) > limit:
@@ -316,7 +310,7 @@ def _items(value: object, low: int, high: int) -> list[object]:
 
 
 def _numbers(value: object) -> list[float]:
-    items = _items(value, 1, _MAX_POINTS)
+    items = _items(value, 1, figures.MAX_POINTS)
     numbers = []
     for item in items:
         # bool is an int to Python, not to the format.
@@ -330,7 +324,8 @@ def _numbers(value: object) -> list[float]:
 
 
 def _notes(figure: dict[str, object]) -> tuple[str, ...]:
-    return tuple(_text(n) for n in _items(figure.get("notes", []), 0, _MAX_NOTES))
+    notes = _items(figure.get("notes", []), 0, figures.MAX_NOTES)
+    return tuple(_text(n, figures.MAX_NOTE_CHARS) for n in notes)
 
 
 def _short_number(value: float) -> str:
@@ -411,8 +406,8 @@ def _curves(figure: dict[str, object], prefix: str) -> _Curves:
     x_label = _text(_field(figure, "x_label"))
     y_label = _text(_field(figure, "y_label"))
     panels = []
-    for panel in _items(_field(figure, "panels"), 1, _MAX_PANELS):
-        series = [_series(s) for s in _items(_field(panel, "series"), 1, _MAX_SERIES)]
+    for panel in _items(_field(figure, "panels"), 1, figures.MAX_PANELS):
+        series = [_series(s) for s in _items(_field(panel, "series"), 1, figures.MAX_SERIES)]
         panels.append((_text(_field(panel, "title")), series))
     everything = [s for _, series in panels for s in series]
     # One scale for every panel, so the student's curves and the reference's compare at a glance.
@@ -501,11 +496,11 @@ def _curves(figure: dict[str, object], prefix: str) -> _Curves:
 
 
 def _table(figure: dict[str, object]) -> _Table:
-    columns = tuple(_text(c) for c in _items(_field(figure, "columns"), 1, _MAX_COLUMNS))
+    columns = tuple(_text(c) for c in _items(_field(figure, "columns"), 1, figures.MAX_COLUMNS))
     rows, flags = [], []
-    for row in _items(_field(figure, "rows"), 0, _MAX_ROWS):
+    for row in _items(_field(figure, "rows"), 0, figures.MAX_ROWS):
         cells = _items(_field(row, "cells"), len(columns), len(columns))
-        texts = [_text(c, _MAX_CELL, strict=True) for c in cells]
+        texts = [_text(c, figures.MAX_TEXT_CHARS, strict=True) for c in cells]
         ok = row.get("ok") if isinstance(row, dict) else None
         if ok is not None and not isinstance(ok, bool):  # 1 == True to Python, not here
             raise _Malformed("ok must be true, false or null")
@@ -521,12 +516,12 @@ def _table(figure: dict[str, object]) -> _Table:
     )
 
 
-def _figures(figures: object, prefix: str) -> tuple[_Curves | _Table, ...]:
+def _figures(recorded: object, prefix: str) -> tuple[_Curves | _Table, ...]:
     """The figures that follow the format, ready to draw; any other is skipped."""
     views: list[_Curves | _Table] = []
-    if not isinstance(figures, (list, tuple)):
+    if not isinstance(recorded, (list, tuple)):
         return ()
-    for number, figure in enumerate(figures):
+    for number, figure in enumerate(recorded):
         if not isinstance(figure, dict):
             continue
         try:

@@ -230,10 +230,13 @@ class _Children:
 
     def kill(self, pid: int) -> int | None:
         """Kill a worker's process group and collect its exit status."""
+        # The group even when the worker has ended on its own: what it started may live
+        # on, and a group's id is not reused while the group has a member.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
         if pid in self.running:
-            for kill in (os.killpg, os.kill):  # the group, and the worker if it left it
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)  # a worker that left its own group
             self._collect(pid, 0)
         self.running.discard(pid)
         return self.ended.pop(pid, None)
@@ -253,8 +256,9 @@ class _Children:
     def _collect(self, pid: int, flags: int) -> int | None:
         try:
             done, status = os.waitpid(pid, flags)
-        except ChildProcessError:
-            done, status = pid, 0
+        except ChildProcessError:  # collected already: its status is unknown
+            self.running.discard(pid)
+            return None
         if not done:
             return None
         self.running.discard(pid)
