@@ -115,6 +115,15 @@ STUDENT = textwrap.dedent(
     def oom_score():
         with open("/proc/self/oom_score_adj") as handle:
             return int(handle.read())
+
+
+    def loud():
+        print("\\x1b[1mloud\\x1b[0m \\x07!")
+        raise ValueError("\\x1b[1mbold\\x1b[0m \\ud800 \\x00end")
+
+
+    def keras_fails():
+        return keras.layers.Dense(-1)
     """
 )
 FAILING_LINE = next(
@@ -359,6 +368,34 @@ def test_output_beyond_the_limit_is_truncated_with_a_note(tmp_path):
     assert "x" * 301 not in output
 
 
+def test_output_after_hide_output_is_withheld_even_from_a_saved_descriptor(tmp_path):
+    # A student who keeps a copy of stdout at import still cannot show what the hidden
+    # checks' calls receive; what was printed before is kept.
+    source = textwrap.dedent(
+        """
+        import os, sys
+        SAVED = os.dup(1)
+        print("at import")
+
+        def shout(word):
+            print("printed", word)
+            sys.stdout.flush()
+            os.write(SAVED, ("saved " + word + "\\n").encode())
+            return word
+        """
+    )
+    path = write_student(tmp_path / "student", source)
+    with Worker(path, MODULE, LIMITS) as worker:
+        assert worker.call("shout", "visible").value == "visible"
+        worker.hide_output()
+        assert worker.call("shout", "secret").value == "secret"
+        output = worker.output()
+    assert "at import" in output
+    assert "printed visible" in output and "saved visible" in output
+    assert "secret" not in output
+    assert "printed during the hidden checks is not shown" in output
+
+
 # -- hangs and crashes ---------------------------------------------------------------------
 
 
@@ -415,6 +452,159 @@ def test_a_syntax_error_names_the_students_file_and_line(tmp_path):
     assert "regularization.py could not be imported: SyntaxError" in str(info.value)
     assert 'File "regularization.py", line 3' in info.value.details
     assert "grader-worker-" not in info.value.details
+
+
+SEEDLESS_DEMO = textwrap.dedent(
+    """
+    import keras
+    import numpy as np
+
+
+    def draw():
+        return float(keras.random.uniform(()))
+
+
+    # The tutorial's demo, pasted at the bottom, no seed set.
+    AT_IMPORT = draw()
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 1)), np.full((8, 1), 3.0), epochs=3, verbose=0)
+    WEIGHTS = [w.tolist() for w in model.get_weights()]
+
+
+    def at_import():
+        return [AT_IMPORT, WEIGHTS]
+    """
+)
+
+
+def test_an_import_that_trains_without_a_seed_is_seeded_like_every_call(tmp_path):
+    path = write_student(tmp_path / "student", SEEDLESS_DEMO)
+    answers = []
+    for _ in range(2):
+        with Worker(path, MODULE, LIMITS) as worker:
+            answers.append(worker.call("at_import").value)
+            draw = worker.call("draw").value
+        assert answers[-1][0] == draw  # the import started from the seed a call starts from
+    assert answers[0] == answers[1]
+
+
+SLOW_DEMO = """import time
+
+
+def f():
+    return 1
+
+
+def demo():
+    while True:
+        time.sleep(0.01)
+
+
+demo()
+"""
+SLOW_LIMITS = dataclasses.replace(LIMITS, import_timeout=6)
+
+
+def test_an_import_that_times_out_names_the_line_it_was_running(tmp_path):
+    path = write_student(tmp_path / "student", SLOW_DEMO)
+    with Worker(path, MODULE, SLOW_LIMITS) as worker, pytest.raises(StudentImportError) as info:
+        timed(worker.call, "f")
+    assert str(info.value) == (
+        "Importing regularization.py did not finish within 6 s: it was still running line 10. "
+        "Code at the top level of a file runs when the grader imports it: put demos and "
+        'experiments under `if __name__ == "__main__":`.'
+    )
+    assert 'File "regularization.py", line 13, in <module>\n    demo()\n' in info.value.details
+    assert "line 10, in demo\n    time.sleep(0.01)" in info.value.details
+    assert info.value.elapsed < 6  # the worker answered before the grader gave up
+
+
+def test_a_notebook_import_that_times_out_names_the_cell(tmp_path):
+    from nbformat import v4, writes
+
+    cells = [
+        v4.new_code_cell("import time"),
+        v4.new_markdown_cell("A demo"),
+        v4.new_code_cell(
+            "def f():\n    return 1\ndef demo():\n    while True:\n        time.sleep(0.01)"
+        ),
+        v4.new_code_cell("demo()"),
+    ]
+    path = tmp_path / "ann.ipynb"
+    path.write_text(writes(v4.new_notebook(cells=cells)), encoding="utf-8")
+    with Worker(path, MODULE, SLOW_LIMITS) as worker, pytest.raises(StudentImportError) as info:
+        worker.call("f")
+    assert str(info.value).startswith(
+        "Importing ann.ipynb did not finish within 6 s: it was still running cell 3, line 5. "
+        "Every graded cell runs when the grader imports the notebook: tag cells with slow "
+        "demos or experiments `skip-grading`"
+    )
+    assert "File ann.ipynb, cell 4, line 1, in <module>\n    demo()\n" in info.value.details
+    assert "File ann.ipynb, cell 3, line 5, in demo\n" in info.value.details
+
+
+def test_a_notebook_may_call_display_and_get_ipython_as_in_ipython(tmp_path):
+    from nbformat import v4, writes
+
+    cells = [
+        "import math",
+        "display(math.pi, 'text')",
+        # What nbconvert and jupytext write for magics: IPython runs them, and so does the
+        # grader, as nothing.
+        "get_ipython().run_line_magic('matplotlib', 'inline')\nget_ipython().system('ls')",
+        "def f():\n    return 1",
+    ]
+    path = tmp_path / "ann.ipynb"
+    path.write_text(writes(v4.new_notebook(cells=[v4.new_code_cell(c) for c in cells])))
+    with Worker(path, MODULE, LIMITS) as worker:
+        assert worker.call("f").value == 1
+        output = worker.output()
+    assert "3.141592653589793\n'text'\n" in output
+
+
+def test_a_py_exported_from_jupyter_imports(tmp_path):
+    # "Download as .py" writes magics as get_ipython() calls.
+    source = (
+        "# In[1]:\n\nget_ipython().run_line_magic('matplotlib', 'inline')\n"
+        "display('shown')\n\n# In[2]:\n\ndef f():\n    return 1\n"
+    )
+    path = write_student(tmp_path / "student", source)
+    with Worker(path, MODULE, LIMITS) as worker:
+        assert worker.call("f").value == 1
+
+
+def test_an_import_that_never_lets_the_watchdog_run_still_times_out(tmp_path):
+    # A C loop holds the GIL: only the grader's own time limit ends it.
+    path = write_student(tmp_path / "student", "x = sum(range(10**12))\n")
+    limits = dataclasses.replace(LIMITS, import_timeout=4)
+    with Worker(path, MODULE, limits) as worker, pytest.raises(StudentImportError) as info:
+        timed(worker.call, "f")
+    assert str(info.value).startswith("Importing regularization.py did not finish within 4 s. ")
+    assert "if __name__" in str(info.value)
+    assert 3.9 < info.value.elapsed < 8
+
+
+# -- clean text ------------------------------------------------------------------------------
+
+
+def test_escape_codes_control_characters_and_surrogates_never_reach_the_student(worker):
+    with pytest.raises(StudentError) as info:
+        worker.call("loud")
+    assert str(info.value) == "loud() raised ValueError: bold \ufffd end"
+    assert "\x1b" not in info.value.details and "\x00" not in info.value.details
+    assert "loud\x1b" not in worker.output()
+    assert "loud !" in worker.output()
+
+
+def test_a_traceback_ending_in_keras_shows_no_absolute_path(worker):
+    with pytest.raises(StudentError) as info:
+        worker.call("keras_fails")
+    details = info.value.details
+    assert 'File "regularization.py", line' in details
+    assert 'File "keras/src/layers/core/dense.py", line' in details
+    assert "site-packages" not in details and "/" + "work" not in details
+    assert not any(line.lstrip().startswith('File "/') for line in details.splitlines())
 
 
 # -- the submission's total time ------------------------------------------------------------

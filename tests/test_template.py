@@ -91,6 +91,31 @@ STUDENT = textwrap.dedent(
         return found
 
 
+    def plant_modules():
+        # Every folder a later worker imports from, and every folder above them.
+        planted = []
+        folders = {p or os.getcwd() for p in sys.path}
+        for folder in list(folders):
+            parts = folder.split(os.sep)
+            folders.update(os.sep.join(parts[:i]) or "/" for i in range(2, len(parts)))
+        for folder in sorted(folders):
+            try:
+                with open(os.path.join(folder, "planted_by_a_student.py"), "w") as handle:
+                    handle.write("PLANTED = True")
+                planted.append(folder)
+            except OSError:
+                pass
+        return planted
+
+
+    def can_import_planted():
+        try:
+            import planted_by_a_student  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+
     def read_parent_memory():
         with open(f"/proc/{os.getppid()}/environ", "rb") as handle:
             return len(handle.read())
@@ -191,6 +216,17 @@ def test_nothing_in_the_sandbox_tmp_reaches_the_next_student(student):
     with Worker(student, MODULE, LIMITS, BUBBLEWRAP) as worker:
         assert worker.call("exists", "/tmp/left-behind").value is False
         assert worker.call("exists", "/dev/shm/left-behind").value is False
+
+
+@needs_bubblewrap
+def test_no_module_a_student_plants_is_imported_by_the_next_student(student):
+    # Only the worker's own scratch folder (removed after it) and /tmp (emptied) are
+    # writable; the folders that hide the machine are read-only.
+    with Worker(student, MODULE, LIMITS, BUBBLEWRAP) as worker:
+        planted = worker.call("plant_modules").value
+        assert all(p.startswith("/tmp") for p in planted), planted
+    with Worker(student, MODULE, LIMITS, BUBBLEWRAP) as worker:
+        assert worker.call("can_import_planted").value is False
 
 
 @needs_bubblewrap

@@ -10,15 +10,23 @@ A notebook is converted here, in the trusted process (``grader.notebooks``: read
 run), and the worker imports the result exactly as it imports a ``.py``. The errors and
 tracebacks the worker sends back name lines of that generated module; they are
 rewritten here to name the notebook's cells ("regularization.ipynb, cell 4, line 3").
+
+Every reply is read as untrusted data: a worker's code is the student's, and can send
+anything. Whatever it sends is a ``StudentError`` at worst, never an exception of the
+grader's, and all its text (messages, tracebacks, type names, printed output) goes
+through ``wire.clean_text`` before anyone sees it.
 """
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import os
 import select
 import shutil
 import signal
+import termios
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -40,6 +48,20 @@ from grader.submissions import MAX_SOURCE_BYTES
 __all__ = ["CallResult", "Limits", "Worker"]
 
 _HEADER_BYTES = 4
+# How much of each piece of a worker's text is kept (characters).
+_MAX_NAME = 200
+_MAX_MESSAGE = 4000
+_MAX_TRACEBACK = 20_000
+_KINDS = frozenset(["exception", "not_implemented", "missing", "bad_return"])
+_PY_HINT = (
+    "Code at the top level of a file runs when the grader imports it: put demos and "
+    'experiments under `if __name__ == "__main__":`.'
+)
+_NOTEBOOK_HINT = (
+    "Every graded cell runs when the grader imports the notebook: tag cells with slow "
+    "demos or experiments `skip-grading` (Jupyter: View > Cell Toolbar > Tags), or start "
+    "them with the comment `# skip-grading`."
+)
 
 
 @dataclass(frozen=True)
@@ -210,17 +232,21 @@ class Worker:
             "gradients": gradients,
         }
         reply = self._exchange(request, self.limits.call_timeout, what=f"{function}()")
-        if not isinstance(reply, dict):
-            raise self._malformed(function)
-        if not reply.get("ok"):
+        if not isinstance(reply, dict) or type(reply.get("ok")) is not bool:
+            raise self._malformed(f"{function}()")
+        if reply["ok"] is False:
             raise self._student_error(reply.get("error"), function)
+        grads = reply.get("gradients")
+        if grads is not None and not isinstance(grads, list):
+            raise self._malformed(f"{function}()")
         try:
             value = wire.decode(reply.get("value"))
-            grads = reply.get("gradients")
             decoded = None if grads is None else [wire.decode(g) for g in grads]
-        except wire.WireError as exc:
+        except Exception as exc:  # WireError, or anything else odd data may cause
+            detail = str(exc) if isinstance(exc, wire.WireError) else type(exc).__name__
             raise StudentError(
-                f"{function}() returned something the grader cannot read: {exc}",
+                f"{function}() returned something the grader cannot read: "
+                f"{wire.clean_text(detail, limit=_MAX_MESSAGE)}",
                 kind="bad_return",
             ) from None
         return CallResult(value, decoded)
@@ -235,44 +261,80 @@ class Worker:
         if self.notebook and self._converted is None:
             self._converted = self._convert_notebook()
         self._start()
+        budget = min(self.limits.import_timeout, self._check_budget(f"importing {self.shown}"))
+        # The worker says where a slow import is, a little before this side gives up.
+        watchdog = max(budget - min(2.0, budget * 0.1), 0.1)
         try:
             reply = self._exchange(
-                {"op": "import"}, self.limits.import_timeout, what=f"importing {self.module}"
+                {"op": "import", "watchdog": watchdog},
+                self.limits.import_timeout,
+                what=f"importing {self.module}",
             )
         except StudentTimeout as exc:
-            self._import_error = StudentImportError(
-                f"Importing {self.shown} did not finish within {self.limits.import_timeout:g} s.",
-                kind="import",
-                details=str(exc),
-            )
-            raise self._import_error from None
+            raise self._import_failed(self._timeout_message(budget, None), str(exc)) from None
         except StudentCrash as exc:
-            self._import_error = StudentImportError(
-                f"The worker exited while importing {self.shown}.",
-                kind="import",
-                details=str(exc),
+            raise self._import_failed(
+                f"The worker exited while importing {self.shown}.", str(exc)
+            ) from None
+        except StudentError as exc:  # a reply too large or not JSON
+            raise self._import_failed(
+                f"{self.shown} could not be imported: the worker's answer was not a valid reply.",
+                str(exc),
+            ) from None
+        if not isinstance(reply, dict) or type(reply.get("ok")) is not bool:
+            raise self._import_failed(
+                f"{self.shown} could not be imported: the worker's answer was not a valid reply."
             )
-            raise self._import_error from None
-        if not isinstance(reply, dict):
-            raise self._malformed(f"importing {self.module}")
-        if not reply.get("ok"):
-            raw_error = reply.get("error")
-            error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-            text = self._rewrite(
-                f"{self.shown} could not be imported: "
-                f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        if reply["ok"] is True:
+            return
+        raw_error = reply.get("error")
+        error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+        details = self._rewrite(_text(error.get("traceback"), _MAX_TRACEBACK))
+        if self._converted is not None and details:
+            details = f"{details.rstrip()}\n\n({notebooks.CELL_NUMBERING})"
+        if error.get("kind") == "import_timeout":
+            line = error.get("line")
+            known = type(line) is int and 0 < line <= self._line_count()
+            text = self._timeout_message(budget, line if known else None)
+            raise self._import_failed(text, details)
+        message = _text(error.get("message"), _MAX_MESSAGE)
+        text = self._rewrite(
+            f"{self.shown} could not be imported: "
+            f"{_text(error.get('type'), _MAX_NAME) or 'Error'}: {message}"
+        )
+        if "tf_keras" in message:
+            text += (
+                " tf_keras (Keras 2) is not supported: use `import keras` or "
+                "`from tensorflow import keras` (Keras 3)."
             )
-            if "tf_keras" in str(error.get("message", "")):
-                text += (
-                    " tf_keras (Keras 2) is not supported: use `import keras` or "
-                    "`from tensorflow import keras` (Keras 3)."
-                )
-            details = self._rewrite(str(error.get("traceback", "")))
-            if self._converted is not None and details:
-                details = f"{details.rstrip()}\n\n({notebooks.CELL_NUMBERING})"
-            self._import_error = StudentImportError(text, kind="import", details=details)
-            self._stop()
-            raise self._import_error
+        raise self._import_failed(text, details)
+
+    def _import_failed(self, text: str, details: str = "") -> StudentImportError:
+        """The import's failure, kept to fail every later call the same way; the worker
+        is stopped (a slow import may still be running, a reply may be out of step)."""
+        self._stop()
+        self._import_error = StudentImportError(text, kind="import", details=details)
+        return self._import_error
+
+    def _line_count(self) -> int:
+        """Lines in the module the worker imported (a worker's line number is checked)."""
+        if self._converted is not None:
+            return self._converted.source.count("\n") + 1
+        try:
+            return self.source.read_bytes().count(b"\n") + 1
+        except OSError:
+            return 0
+
+    def _timeout_message(self, budget: float, line: int | None) -> str:
+        where = ""
+        if line is not None and self._converted is not None:
+            found = self._converted.locate(line)
+            if found is not None:
+                where = f": it was still running cell {found[0]}, line {found[1]}"
+        elif line is not None and line > 0:
+            where = f": it was still running line {line}"
+        hint = _NOTEBOOK_HINT if self._converted is not None else _PY_HINT
+        return f"Importing {self.shown} did not finish within {budget:g} s{where}. {hint}"
 
     def _convert_notebook(self) -> notebooks.Notebook:
         """The module the notebook's code cells make; a notebook that cannot be read
@@ -319,12 +381,12 @@ class Worker:
             )
         return remaining
 
-    def _malformed(self, function: str) -> StudentError:
+    def _malformed(self, what: str) -> StudentError:
         # The reply pipe is out of step now: only a fresh worker can be trusted to answer.
         self._stop()
         self.restarts += 1
         return StudentError(
-            f"{function}() answered with something that is not a valid reply.", kind="bad_return"
+            f"{what} answered with something that is not a valid reply.", kind="bad_return"
         )
 
     def _exchange(self, request: dict[str, Any], timeout: float, *, what: str) -> Any:
@@ -359,7 +421,7 @@ class Worker:
         try:
             return wire.loads(body)
         except wire.WireError:
-            raise self._malformed(what.removesuffix("()")) from None
+            raise self._malformed(what) from None
 
     def _read_exact(self, size: int, deadline: float, budget: float, what: str) -> bytes:
         chunks: list[bytes] = []
@@ -387,9 +449,14 @@ class Worker:
 
     # -- output -------------------------------------------------------------------------
 
+    def hide_output(self) -> None:
+        """Keep nothing the student's code prints from now on (hidden checks follow):
+        what it printed before is kept."""
+        self._output.seal()
+
     def output(self) -> str:
-        """What the student's code printed, truncated to the output limit."""
-        return self._output.text()
+        """What the student's code printed, truncated to the output limit and cleaned."""
+        return wire.clean_text(self._output.text())
 
 
 class _Process:
@@ -447,7 +514,12 @@ def _prepare_scratch(home: Path, code: Path, name: str, source: bytes) -> None:
 
 class _OutputCollector:
     """Keeps the first ``limit`` bytes a worker prints and drains the rest, so a student
-    printing without end neither blocks on a full pipe nor fills a disk."""
+    printing without end neither blocks on a full pipe nor fills a disk.
+
+    ``seal()`` stops keeping output from that moment on: what is already in the pipes
+    is kept, anything written later is drained and dropped. Hidden checks run after it,
+    so what a student's code prints about their inputs never reaches the student.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -456,16 +528,42 @@ class _OutputCollector:
         self._dropped = 0
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._open: set[int] = set()
+        self._sealed = False
+        self._pending: dict[int, int] = {}  # bytes still to keep per pipe, once sealed
+        self._withheld = 0
 
     def follow(self, stream: IO[bytes]) -> None:
+        with self._lock:
+            self._open.add(stream.fileno())
         thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         thread.start()
         self._threads.append(thread)
 
+    def seal(self) -> None:
+        with self._lock:
+            if self._sealed:
+                return
+            self._sealed = True
+            for fd in self._open:
+                self._pending[fd] = _unread_bytes(fd)
+
     def _drain(self, stream: IO[bytes]) -> None:
+        fd = stream.fileno()
         with stream:
-            while chunk := os.read(stream.fileno(), 65536):
+            while True:
+                select.select([fd], [], [])
+                # Read under the lock, so that seal() counts exactly what is unread.
                 with self._lock:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        self._open.discard(fd)
+                        return
+                    if self._sealed:
+                        allowed = self._pending.get(fd, 0)
+                        self._pending[fd] = max(0, allowed - len(chunk))
+                        self._withheld += max(0, len(chunk) - allowed)
+                        chunk = chunk[:allowed]
                     room = self.limit - self._kept
                     if room > 0:
                         self._chunks.append(chunk[:room])
@@ -482,16 +580,34 @@ class _OutputCollector:
                     f"\n[output truncated: {self._dropped} more bytes after the first "
                     f"{self.limit} were not kept]"
                 )
+            if self._withheld:
+                text += "\n[what your code printed during the hidden checks is not shown]"
         return text
+
+
+def _unread_bytes(fd: int) -> int:
+    buffer = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, buffer, True)
+    except OSError:
+        return 0
+    return int(buffer[0])
+
+
+def _text(value: Any, limit: int) -> str:
+    """A piece of a worker's reply as clean text; anything but a string is nothing."""
+    return wire.clean_text(value, limit=limit) if isinstance(value, str) else ""
 
 
 def _student_error(error: Any, function: str) -> StudentError:
     if not isinstance(error, dict):
         return StudentError(f"{function}() failed in a way the grader cannot read.")
-    kind = str(error.get("kind", "exception"))
-    type_name = str(error.get("type", "Exception"))
-    message = str(error.get("message", ""))
-    tb = str(error.get("traceback", ""))
+    kind = error.get("kind")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        kind = "exception"
+    type_name = _text(error.get("type"), _MAX_NAME) or "Exception"
+    message = _text(error.get("message"), _MAX_MESSAGE)
+    tb = _text(error.get("traceback"), _MAX_TRACEBACK)
     if kind == "missing":
         text = f"Your module has no function {function}(){message}."
     elif kind == "not_implemented":

@@ -205,6 +205,13 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
         resolved = path.resolve()
         if resolved.exists():
             args += ["--ro-bind", str(resolved), str(resolved)]
+    # The empty folders that hide the machine outlive every student of a template: a
+    # module planted in one (the project folder is on sys.path) would run in the next
+    # student's worker. Read-only once the binds inside them are made; /tmp stays
+    # writable and is emptied after every student.
+    hiding = {args[i + 1] for i, arg in enumerate(args) if arg == "--tmpfs"} - {"/tmp"}
+    for folder in sorted(hiding):
+        args += ["--remount-ro", folder]
     resolved_scratch = scratch.resolve()
     args += ["--bind", str(resolved_scratch), str(resolved_scratch)]
     args += ["--proc", "/proc", "--dev", "/dev", "--chdir", str(resolved_scratch)]

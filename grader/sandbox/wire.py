@@ -13,9 +13,15 @@ written as single-key objects whose key starts with ``$``:
   and no weights.
 
 Decoding is strict: unknown tags, non-numeric dtypes, shapes that disagree with the
-data and oversized values raise ``WireError``. Nothing is ever pickled, and this
-module imports neither TensorFlow nor Keras, so the trusted side can decode without
-building anything.
+data, integers past 64 bits and oversized values raise ``WireError``, and nothing else
+(whatever JSON a patched worker sends). Decoded text holds no lone surrogates or
+control characters (but newline and tab), so every result can be written as JSON,
+HTML or CSV. Nothing is ever pickled, and this module imports neither TensorFlow nor
+Keras, so the trusted side can decode without building anything.
+
+``clean_text`` is what the trusted side applies to every other string from a worker
+(messages, tracebacks, printed output): the same cleaning, ANSI escapes removed, and
+no absolute path of the grading machine.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ import base64
 import binascii
 import json
 import math
+import re
 import struct
+import sys
+import sysconfig
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -35,6 +44,7 @@ __all__ = [
     "KerasObject",
     "TensorValue",
     "WireError",
+    "clean_text",
     "decode",
     "dumps",
     "encode",
@@ -51,11 +61,119 @@ _DTYPES = frozenset(
     | {"float16", "float32", "float64"}
 )
 _KERAS_KINDS = frozenset(["layer", "model", "regularizer", "callback"])
+# Integers a numpy int64 or uint64 holds; past them a student's number only breaks
+# the grader's arithmetic.
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
 _CALLBACK_KEYS = frozenset(["module", "class_name", "config"])
 
 
 class WireError(ValueError):
     """A value could not be encoded, or a message is not valid wire data."""
+
+
+# -- text from the worker -----------------------------------------------------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 and C1 controls but newline and tab, and the bidirectional overrides that would
+# make a message read differently from what it holds.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ANSI = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI: colours, bold (Keras' \x1b[1m), cursor
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"
+)
+# A worker's scratch folder (and the template's root it is in), wherever it is: the
+# folders before it are dropped too (_drop_scratch), scanning back to where the path starts.
+_SCRATCH = re.compile(r"(?<=/)grader-(?:worker|template)-[^\s\"'/]+/(?:code/)?")
+_PATH_START = frozenset(" \t\n\"'(=:")
+_paths: list[tuple[str, str]] = []
+
+
+def _clean_value(text: str) -> str:
+    """``text`` that can always be written: lone surrogates replaced, controls dropped."""
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def _machine_paths() -> list[tuple[str, str]]:
+    """(folder + "/", what it is shown as), longest first: site-packages and the
+    standard library vanish (``keras/src/layers/core/dense.py``), the grader's own
+    folder is ``grader/``."""
+    if _paths:
+        return _paths
+    from pathlib import Path
+
+    import grader
+
+    found: dict[str, str] = {}
+
+    def add(folder: str | Path | None, shown: str) -> None:
+        if not folder:
+            return
+        for form in {str(folder), str(Path(folder).resolve())}:
+            if form != "/":
+                found.setdefault(form.rstrip("/") + "/", shown)
+
+    grader_dir = Path(grader.__file__).resolve().parent
+    add(grader_dir, "grader/")
+    paths = sysconfig.get_paths()
+    for key in ("purelib", "platlib", "stdlib", "platstdlib"):
+        add(paths.get(key), "")
+    try:
+        import site
+
+        for folder in [*site.getsitepackages(), site.getusersitepackages()]:
+            add(folder, "")
+    except Exception:  # a site module without these (some embedded Pythons)
+        pass
+    for prefix in (sys.prefix, sys.exec_prefix, sys.base_prefix, grader_dir.parent):
+        add(prefix, "")
+    add(Path.home(), "~/")
+    _paths.extend(sorted(found.items(), key=lambda item: -len(item[0])))
+    return _paths
+
+
+def _drop_scratch(text: str) -> str:
+    parts: list[str] = []
+    done = 0
+    for match in _SCRATCH.finditer(text):
+        start = match.start()
+        while start > done and text[start - 1] not in _PATH_START:
+            start -= 1
+        parts.append(text[done:start])
+        done = match.end()
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def clean_text(text: str, *, limit: int | None = None) -> str:
+    """``text`` from a worker as a student may see it and any report can hold it: no
+    ANSI escapes, lone surrogates or control characters (but newline and tab; a line
+    rewritten with carriage returns, like a progress bar, keeps what a terminal would
+    show last), and no absolute path of the grading machine. At most ``limit``
+    characters."""
+    if not isinstance(text, str):
+        return ""
+    if limit is not None:  # cleaning costs time: never on more than can be shown
+        text = text[: 4 * limit + 1000]
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        text = "\n".join(
+            next((part for part in reversed(line.split("\r")) if part), "")
+            for line in text.split("\n")
+        )
+    text = _CONTROL.sub("", text)
+    text = _drop_scratch(text)
+    for folder, shown in _machine_paths():
+        if folder in text:
+            text = text.replace(folder, shown)
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + " [...]"
+    return text
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,8 +258,8 @@ def _decode_array(data: Any) -> np.ndarray:
     if not isinstance(data, dict) or set(data) != {"dtype", "shape", "data"}:
         raise WireError("malformed array")
     dtype, shape, payload = data["dtype"], data["shape"], data["data"]
-    if dtype not in _DTYPES:
-        raise WireError(f"arrays of dtype {dtype!r} are not accepted")
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise WireError(f"arrays of dtype {_clean_value(repr(dtype))[:60]} are not accepted")
     if (
         not isinstance(shape, list)
         or len(shape) > 32
@@ -168,20 +286,29 @@ def _decode_array(data: Any) -> np.ndarray:
     return array
 
 
-def _check_config(value: Any, depth: int = 0) -> None:
-    # Keras configs are nested JSON; only their shape is checked here.
+def _config(value: Any, depth: int = 0) -> Any:
+    """A Keras config (nested JSON) checked for its shape, its text cleaned."""
     if depth > MAX_DEPTH:
         raise WireError("a Keras config is nested too deeply")
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise WireError("malformed Keras config")
-            _check_config(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_config(item, depth + 1)
-    elif not (value is None or isinstance(value, (bool, int, float, str))):
-        raise WireError("malformed Keras config")
+        if not all(isinstance(key, str) for key in value):
+            raise WireError("malformed Keras config")
+        return {_clean_value(key): _config(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_config(item, depth + 1) for item in value]
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        return _integer(value)
+    if isinstance(value, str):
+        return _clean_value(value)
+    raise WireError("malformed Keras config")
+
+
+def _integer(value: int) -> int:
+    if not _MIN_INT <= value <= _MAX_INT:
+        raise WireError("an integer is larger than the grader accepts (64 bits)")
+    return value
 
 
 def _check_callback(config: dict[str, Any], weights: Any) -> None:
@@ -206,8 +333,12 @@ def decode(data: Any, _depth: int = 0) -> Any:
     """Turn JSON data back into values, refusing anything that is not wire data."""
     if _depth > MAX_DEPTH:
         raise WireError("the value is nested too deeply")
-    if data is None or isinstance(data, (bool, int, float, str)):
+    if data is None or isinstance(data, bool | float):
         return data
+    if isinstance(data, int):
+        return _integer(data)
+    if isinstance(data, str):
+        return _clean_value(data)
     if isinstance(data, list):
         return [decode(v, _depth + 1) for v in data]
     if not isinstance(data, dict) or len(data) != 1:
@@ -226,20 +357,23 @@ def decode(data: Any, _depth: int = 0) -> Any:
     if tag == "$dict":
         if not isinstance(body, dict):
             raise WireError("malformed dict")
-        return {str(k): decode(v, _depth + 1) for k, v in body.items()}
+        return {_clean_value(str(k)): decode(v, _depth + 1) for k, v in body.items()}
     if tag == "$keras":
         if not isinstance(body, dict) or set(body) != {"kind", "config", "weights"}:
             raise WireError("malformed Keras object")
-        if body["kind"] not in _KERAS_KINDS or not isinstance(body["config"], dict):
+        kind = body["kind"]
+        if not isinstance(kind, str) or kind not in _KERAS_KINDS:
+            raise WireError("malformed Keras object")
+        if not isinstance(body["config"], dict):
             raise WireError("malformed Keras object")
         if not isinstance(body["weights"], list):
             raise WireError("malformed Keras weights")
-        _check_config(body["config"])
-        if body["kind"] == "callback":
-            _check_callback(body["config"], body["weights"])
+        config = _config(body["config"])
+        if kind == "callback":
+            _check_callback(config, body["weights"])
         weights = tuple(_decode_array(_untag_nd(w)) for w in body["weights"])
-        return KerasObject(body["kind"], body["config"], weights)
-    raise WireError(f"unknown tag {tag!r}")
+        return KerasObject(kind, config, weights)
+    raise WireError(f"unknown tag {_clean_value(repr(tag))[:60]}")
 
 
 def _untag_nd(data: Any) -> Any:
@@ -259,8 +393,8 @@ def dumps(message: Any) -> bytes:
 def loads(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WireError(f"message is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # ValueError: also ints of 4,300+ digits
+        raise WireError(f"message is not valid JSON: {str(exc)[:200]}") from exc
 
 
 _HEADER = struct.Struct(">I")

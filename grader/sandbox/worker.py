@@ -8,10 +8,12 @@ stdout and stderr go to a third, so nothing the student prints can corrupt the
 protocol). Every value it sends back is an *answer* in wire format; it never decides
 anything.
 
-Requests: ``{"op": "import"}`` and
+Requests: ``{"op": "import", "watchdog": seconds}`` and
 ``{"op": "call", "function", "args", "kwargs", "gradients": bool}``.
 Replies: ``{"ok": true, "value": ..., "gradients": [...] | null}`` or
-``{"ok": false, "error": {"kind", "type", "message", "traceback"}}``.
+``{"ok": false, "error": {"kind", "type", "message", "traceback"}}``; an import still
+running after ``watchdog`` seconds is answered by a watchdog thread with kind
+``import_timeout`` and the ``line`` of the student's module it was running.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import types
@@ -53,7 +56,14 @@ class _Session:
         if spec is None or spec.loader is None:
             return _failure("import", "ImportError", f"cannot load {self.source.name}", "")
         module = importlib.util.module_from_spec(spec)
+        # Names IPython gives every cell, for notebooks and for the .py files Jupyter
+        # exports from them (`get_ipython().run_line_magic(...)`); the student's own win.
+        module.display = _display  # type: ignore[attr-defined]
+        module.get_ipython = _get_ipython  # type: ignore[attr-defined]
         sys.modules[self.module_name] = module
+        # Demos at the bottom of a file train models at import: seeded like every call,
+        # they run under op determinism and give the same answer every time.
+        self.keras.utils.set_random_seed(0)
         try:
             spec.loader.exec_module(module)
         except BaseException as exc:  # SystemExit at import is a failed import too
@@ -90,6 +100,21 @@ class _Session:
             return _failure("bad_return", type(exc).__name__, _safe_str(exc), "")
         return {"ok": True, "value": encoded, "gradients": grads}
 
+    def import_timeout(self, frame: types.FrameType | None, seconds: float) -> dict[str, Any]:
+        """The reply for an import still running after ``seconds``: where the student's
+        module was (``frame`` is the main thread's innermost frame)."""
+        source = str(self.source)
+        stack = [f for f in traceback.extract_stack(frame) if f.filename == source]
+        text = ""
+        if stack:
+            text = "".join(["Traceback (most recent call last):\n", *traceback.format_list(stack)])
+        message = f"the import was still running after {seconds:g} s"
+        text = text.replace(source, self.source.name)
+        reply = _failure("import_timeout", "TimeoutError", message, text)
+        if stack and stack[-1].lineno is not None:
+            reply["error"]["line"] = stack[-1].lineno
+        return reply
+
     def _exception(self, kind: str, exc: BaseException) -> dict[str, Any]:
         return _failure(kind, type(exc).__name__, _safe_str(exc), self._student_traceback(exc))
 
@@ -112,6 +137,44 @@ class _Session:
         lines += traceback.format_exception_only(type(exc), exc)
         text = "".join(lines)
         return text.replace(source, self.source.name)
+
+
+def _display(*objects: Any, **options: Any) -> None:
+    """IPython's ``display()``, for notebooks graded as modules: what it would show,
+    printed."""
+    for item in objects:
+        print(repr(item))
+
+
+class _Shell:
+    """What ``get_ipython()`` returns in a graded notebook: magics and shell commands
+    written as calls (as nbconvert and jupytext write them) do nothing, as the same
+    lines written as magics do."""
+
+    def run_line_magic(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def run_cell_magic(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def magic(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def system(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def getoutput(self, *args: Any, **kwargs: Any) -> list[str]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"the grader does not run IPython: get_ipython().{name} is not there")
+
+
+_SHELL = _Shell()
+
+
+def _get_ipython() -> _Shell:
+    return _SHELL
 
 
 def _safe_str(exc: BaseException) -> str:
@@ -147,10 +210,52 @@ def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
         pass
 
 
+class _Replies:
+    """The reply pipe, written by the main thread and by the import watchdog: exactly
+    one reply per request, never two interleaved."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+        self.answered = True
+
+    def expect(self) -> None:
+        with self.lock:
+            self.answered = False
+
+    def send(self, reply: dict[str, Any]) -> None:
+        with self.lock:
+            if self.answered:  # the watchdog answered this import already
+                return
+            self.answered = True
+            try:
+                wire.write_message(self.stream, reply)
+            except wire.WireError as exc:
+                wire.write_message(self.stream, _failure("bad_return", "WireError", str(exc), ""))
+
+
+def _watch_import(
+    session: _Session, replies: _Replies, seconds: float, done: threading.Event, main: int
+) -> None:
+    """Answer an import that runs past ``seconds`` with where it is. Pure Python loops
+    and most TensorFlow work let this thread run; code that holds the GIL throughout
+    is cut off by the grader's own time limit instead."""
+    if done.wait(seconds):
+        return
+    frame = sys._current_frames().get(main)
+    try:
+        reply = session.import_timeout(frame, seconds)
+    except Exception:  # where it was is a courtesy; the answer must still go
+        reply = session.import_timeout(None, seconds)
+    finally:
+        del frame
+    replies.send(reply)
+
+
 def serve(request_fd: int, reply_fd: int, module_name: str, source: Path) -> int:
     """Answer requests for one student's module until the grader closes the pipe."""
     requests = os.fdopen(request_fd, "rb", buffering=0)
-    replies = os.fdopen(reply_fd, "wb")
+    replies = _Replies(os.fdopen(reply_fd, "wb"))
     sys.stdin = open(os.devnull)  # noqa: SIM115 - a student input() must not block
     session = _Session(module_name, source)
     while True:
@@ -159,16 +264,30 @@ def serve(request_fd: int, reply_fd: int, module_name: str, source: Path) -> int
         except EOFError:
             return 0
         op = request.get("op")
+        replies.expect()
         if op == "import":
-            reply = session.do_import()
+            done = threading.Event()
+            watchdog = request.get("watchdog")
+            if isinstance(watchdog, int | float) and watchdog > 0:
+                threading.Thread(
+                    target=_watch_import,
+                    args=(session, replies, watchdog, done, threading.get_ident()),
+                    daemon=True,
+                ).start()
+            try:
+                reply = session.do_import()
+            finally:
+                done.set()
         elif op == "call" and session.module is not None:
             reply = session.do_call(request)
         else:
             reply = _failure("exception", "ProtocolError", f"unexpected request {op!r}", "")
-        try:
-            wire.write_message(replies, reply)
-        except wire.WireError as exc:
-            wire.write_message(replies, _failure("bad_return", "WireError", str(exc), ""))
+        # What the call printed is in the output pipe before its reply: the grading
+        # process may stop keeping output from the next call on (hidden checks).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        replies.send(reply)
 
 
 # -- the template ------------------------------------------------------------------------
