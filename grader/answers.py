@@ -120,16 +120,24 @@ class _Canonical:
             return np.zeros(0)
         return np.concatenate(self._numbers)
 
-    def value(self, value: Any, names: dict[str, str] | None = None, config: bool = False) -> Any:
+    def value(
+        self,
+        value: Any,
+        names: dict[str, str] | None = None,
+        config: bool = False,
+        rename: bool = False,
+    ) -> Any:
         if isinstance(value, str):
-            return names.get(value, value) if names else value
+            # Only where a config names a layer: an activation "tanh" stays "tanh" even
+            # when a layer is named "tanh".
+            return names.get(value, value) if names and rename else value
         if value is None or isinstance(value, (bool, int)):
             return value
         if isinstance(value, float):
             self._numbers.append(np.array([value], dtype=np.float64))
             return "<float>"
         if isinstance(value, np.generic):
-            return self.value(value.item(), names, config)
+            return self.value(value.item(), names, config, rename)
         if isinstance(value, np.ndarray):
             return self._array(value)
         if isinstance(value, wire.TensorValue):
@@ -142,13 +150,13 @@ class _Canonical:
                 "weights": [self._array(w) for w in value.weights],
             }
         if isinstance(value, (list, tuple)):
-            items = [self.value(v, names, config) for v in value]
+            items = [self.value(v, names, config, rename) for v in value]
             return items if isinstance(value, list) else {"tuple": items}
         if isinstance(value, dict):
             # Sorted, so the numbers come in the same order whatever the dict's order.
             return {
                 "dict": [
-                    [key, self.value(value[key], names, config)]
+                    [key, self.value(value[key], names, config, rename or key in _NAMING_KEYS)]
                     for key in sorted(value)
                     if not (config and value[key] is None)  # unset options: version noise
                 ]
@@ -160,6 +168,10 @@ class _Canonical:
             self._numbers.append(np.asarray(array, dtype=np.float64).ravel())
             return {"array": array.dtype.name, "shape": list(array.shape)}
         return {"array": array.dtype.name, "shape": list(array.shape), "values": array.tolist()}
+
+
+# Config keys whose text names layers (a layer's own name, a functional graph's links).
+_NAMING_KEYS = frozenset(["name", "inbound_nodes", "input_layers", "output_layers"])
 
 
 # ---------------------------------------------------------------- recording
@@ -213,10 +225,14 @@ def _fresh_memo() -> Iterator[None]:
         checks._MEMO.update(saved)
 
 
-def record_answers(assignment: Assignment, isolation: Isolation | None = None) -> dict[str, Any]:
-    """Grade the reference solution on the assignment's visible checks, through the
-    worker as a student's code is graded, recording the reference's answers to every
-    call the checks make. The reference must pass every visible check."""
+def record_answers(
+    assignment: Assignment, isolation: Isolation | None = None, *, hidden: bool = False
+) -> dict[str, Any]:
+    """Grade the reference solution on the assignment's visible checks (all its checks
+    with ``hidden``: never for a release, only for a trusted stand-in such as the speed
+    benchmark's baselines), through the worker as a student's code is graded, recording
+    the reference's answers to every call the checks make. The reference must pass
+    every check it is graded on."""
     from grader.grading import grade_submission
     from grader.modules import reference_for
     from grader.sandbox.convert import configure_tensorflow
@@ -228,7 +244,7 @@ def record_answers(assignment: Assignment, isolation: Isolation | None = None) -
             "which a release's checks folder does not hold."
         )
     configure_tensorflow()  # the reference answers as in a grading process
-    visible = assignment.visible()
+    visible = assignment if hidden else assignment.visible()
     live = reference_for(assignment.reference, assignment.module)
     recorder = _Recorder(live.proxy)
     if visible.checks:
@@ -244,7 +260,7 @@ def record_answers(assignment: Assignment, isolation: Isolation | None = None) -
                 f"{c.name}: {c.status}: {(c.message.splitlines() or [''])[0][:200]}" for c in wrong
             )
             raise AssignmentError(
-                f"The reference solution of {assignment.name} does not pass its own visible "
+                f"The reference solution of {assignment.name} does not pass its own "
                 f"checks, so its answers cannot be recorded ({listed})."
             )
     return {

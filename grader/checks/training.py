@@ -15,6 +15,7 @@ includes the penalty on both sides.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from grader.checks.models import canonical_config
+from grader.checks.models import model_spec
 
 __all__ = [
     "ABS_TOL",
@@ -290,8 +291,33 @@ def gap_experiment(
 _EXPERIMENTS: dict[str, GapOutcome] = {}
 
 
+def _architecture(model: keras.Model) -> str:
+    """What the model is, for the memo key: the grader's spec of a rebuilt model (layer
+    kinds, units, activations, factors, rates, in order); for a model built otherwise,
+    every layer's class and config without its name. Names are dropped, never replaced:
+    a layer named "tanh" cannot be confused with the tanh activation."""
+    spec = model_spec(model)
+    if spec is not None:
+        return "spec:" + spec.architecture_key()
+
+    def layers(outer: keras.Model) -> Iterator[keras.layers.Layer]:
+        for layer in outer.layers:
+            if isinstance(layer, keras.Model):
+                yield from layers(layer)
+            else:
+                yield layer
+
+    described = [
+        [f"{type(layer).__module__}.{type(layer).__qualname__}", layer.get_config()]
+        for layer in layers(model)
+    ]
+    for _, config in described:
+        config.pop("name", None)
+    return "live:" + json.dumps(described, sort_keys=True, default=repr)
+
+
 def _experiment_key(model: keras.Model, data: Dataset, settings: tuple[object, ...]) -> str:
-    digest = hashlib.sha256(canonical_config(model.get_config()).encode())
+    digest = hashlib.sha256(_architecture(model).encode())
     digest.update(repr(settings).encode())
     # Every weight and seed state, not only the ones reinitialize() drew: a layer it
     # leaves alone keeps the weights the model came with.

@@ -11,6 +11,7 @@ import copy
 import inspect
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,38 @@ import numpy as np
 
 from grader.sandbox import wire
 
-__all__ = ["REBUILT_CALLBACKS", "Converter", "configure_tensorflow"]
+__all__ = ["REBUILT_CALLBACKS", "Converter", "KerasBuilder", "configure_tensorflow"]
 
 # The callbacks a wire value may be turned back into: those made of settings alone. Others
 # (ModelCheckpoint, CSVLogger, BackupAndRestore...) write files, and a callback can come from
 # a student; they still cross as data, for checks to read.
 REBUILT_CALLBACKS = frozenset(["EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"])
+# The settings each of them may be rebuilt with, and their types: nothing else reaches
+# the constructor.
+_CALLBACK_SETTINGS: dict[str, dict[str, tuple[type, ...]]] = {
+    "EarlyStopping": {
+        "monitor": (str,),
+        "min_delta": (int, float),
+        "patience": (int,),
+        "verbose": (int,),
+        "mode": (str,),
+        "baseline": (int, float, type(None)),
+        "restore_best_weights": (bool,),
+        "start_from_epoch": (int,),
+    },
+    "ReduceLROnPlateau": {
+        "monitor": (str,),
+        "factor": (int, float),
+        "patience": (int,),
+        "verbose": (int,),
+        "mode": (str,),
+        "min_delta": (int, float),
+        "cooldown": (int,),
+        "min_lr": (int, float),
+    },
+    "TerminateOnNaN": {},
+}
+_MAX_SETTING = 1e9
 _SCALARS = (type(None), bool, int, float, str)
 _MISSING = object()
 
@@ -44,15 +71,25 @@ def configure_tensorflow() -> None:
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 
-class Converter:
-    """Turns live objects into wire values and back."""
+KerasBuilder = Callable[[wire.KerasObject], Any]
 
-    def __init__(self) -> None:
+
+class Converter:
+    """Turns live objects into wire values and back.
+
+    ``keras_builder`` turns wire models, layers and regularizers into live objects. The
+    trusted process passes the grader's allowlisted builder (a wire value there may come
+    from a student, and Keras' deserialization can resolve any name Keras exports); the
+    worker, which only receives the grader's own values, uses Keras' safe mode.
+    """
+
+    def __init__(self, keras_builder: KerasBuilder | None = None) -> None:
         import keras
         import tensorflow as tf
 
         self.tf = tf
         self.keras = keras
+        self._build = keras_builder
 
     def to_plain(self, value: Any, depth: int = 0) -> Any:
         keras, tf = self.keras, self.tf
@@ -125,12 +162,14 @@ class Converter:
     def from_plain(self, value: Any) -> Any:
         keras, tf = self.keras, self.tf
         if isinstance(value, wire.KerasObject):
+            if value.kind == "callback":
+                return self._callback(value)
+            if self._build is not None:
+                return self._build(value)
             # Keras may consume the config it is given: hand it a copy.
             config = copy.deepcopy(value.config)
             if value.kind == "regularizer":
                 return keras.regularizers.get(config)
-            if value.kind == "callback":
-                return self._callback(value)
             obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
             if value.weights:
                 obj.set_weights([np.array(w) for w in value.weights])
@@ -170,6 +209,17 @@ class Converter:
         name = value.class_name
         if value.config.get("module") != "keras.callbacks" or name not in REBUILT_CALLBACKS:
             raise wire.WireError(f"a {name} callback cannot be rebuilt from its settings")
+        allowed = _CALLBACK_SETTINGS[name]
+        for key, item in value.inner_config.items():
+            types = allowed.get(key)
+            if types is None or isinstance(item, bool) is not (bool in types):
+                raise wire.WireError(f"the {name} settings are not valid: {key}={item!r}")
+            if not isinstance(item, types):
+                raise wire.WireError(f"the {name} settings are not valid: {key}={item!r}")
+            if isinstance(item, (int, float)) and not (
+                math.isfinite(item) and abs(item) <= _MAX_SETTING
+            ):
+                raise wire.WireError(f"the {name} settings are not valid: {key}={item!r}")
         try:
             return getattr(self.keras.callbacks, name)(**value.inner_config)
         except (TypeError, ValueError) as exc:
