@@ -252,6 +252,7 @@ def validate(name: str) -> None:
         console.print(f"[red]✗[/] {problem}")
     if not problems:
         console.print(f"[green]✓[/] every check of {name} has points, a function and a test.")
+    problems += _validate_secret(assignment)
     isolation = Isolation(detect())
     for label, path, want_full in (
         ("reference", assignment.reference, True),
@@ -263,8 +264,55 @@ def validate(name: str) -> None:
             continue
         submission = Submission(label, path, path.name)
         problems += _expect_score(assignment, label, submission, want_full, isolation)
+        if label == "reference":
+            _warn_secret_not_drawn(assignment)
     problems += _validate_release(assignment, isolation)
     sys.exit(1 if problems else 0)
+
+
+def _validate_secret(assignment: Assignment) -> list[str]:
+    """Warn about graded functions no hidden check guards with secret inputs (read from
+    the check files); a problem if such checks exist but the course secret does not."""
+    from grader.assignment import secret_checks, unguarded_functions
+    from grader.checks.secret import course_secret
+
+    for function in unguarded_functions(assignment):
+        console.print(
+            f"[yellow]![/] {function}: no hidden check draws its inputs from the course "
+            "secret (grader.checks.secret.secret_rng), so it can be passed by hard-coding "
+            "answers."
+        )
+    if not secret_checks(assignment):
+        return []
+    try:
+        course_secret()
+    except AssignmentError as exc:
+        console.print(f"[red]✗[/] {exc}")
+        return [str(exc)]
+    console.print("[green]✓[/] the course secret is set: hidden checks can draw their inputs.")
+    return []
+
+
+def _warn_secret_not_drawn(assignment: Assignment) -> None:
+    """What the checks did when they ran on the reference: a function whose hidden checks
+    call secret_rng in their source but drew nothing from it is warned about too."""
+    from grader.assignment import secret_checks, unguarded_functions
+
+    try:
+        from grader.grading import reference_baseline
+
+        drew = reference_baseline(assignment).secret_checks
+    except (GraderError, ImportError, AttributeError):
+        return  # the reference's own grading reported it; or no record of what ran
+    static = unguarded_functions(assignment)
+    guarded = {c.function for c in assignment.checks if c.name in drew & secret_checks(assignment)}
+    for function in assignment.functions:
+        if function not in guarded and function not in static:
+            console.print(
+                f"[yellow]![/] {function}: its hidden checks drew nothing from the course "
+                "secret when they ran on the reference, so it can be passed by hard-coding "
+                "answers."
+            )
 
 
 def _expect_score(
@@ -663,16 +711,31 @@ def export_moodle(results: Path, roster_path: Path, identity: str, out_file: Pat
 @export.command("lti")
 @_RESULTS_ARG
 @_ROSTER_OPT
+@click.option(
+    "--include-failed",
+    is_flag=True,
+    help="Also write a gradingProgress Failed line (no score) for each student held back "
+    "for a regrade. Canvas and Moodle then clear any score they had.",
+)
 @_out_opt("lti-scores.jsonl")
-def export_lti(results: Path, roster_path: Path, out_file: Path | None) -> None:
+def export_lti(
+    results: Path, roster_path: Path, include_failed: bool, out_file: Path | None
+) -> None:
     """Write LTI 1.3 AGS score objects (JSON lines) of RESULTS' scores.
 
     RESULTS is a run's results.json or its --out folder. Nothing is sent: POST each
     line to the line item's /scores endpoint with your platform's credentials.
+    Students the grader could not grade fully are listed and left out.
     """
     from grader.lms.lti import export_lti as build
 
-    _gradebook(results, roster_path, out_file, "lti-scores.jsonl", build)
+    _gradebook(
+        results,
+        roster_path,
+        out_file,
+        "lti-scores.jsonl",
+        lambda run, roster: build(run, roster, include_failed=include_failed),
+    )
 
 
 def check_consistency(assignment: Assignment) -> list[str]:

@@ -10,22 +10,32 @@ import contextlib
 import hashlib
 import io
 import os
+import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
 
 from grader.assignment import Assignment
+from grader.checks import keras_state
 from grader.errors import GraderError
 from grader.modules import ModuleProxy, reference_proxy, submission_proxy
 from grader.pytest_plugin import GradingPlugin
-from grader.results import CheckResult, StudentResult, StudentStatus
+from grader.results import CheckResult, CheckStatus, StudentResult, StudentStatus
 from grader.sandbox.client import Limits, Worker
+from grader.sandbox.convert import configure_tensorflow
 from grader.sandbox.isolation import Isolation
 from grader.submissions import Submission
 
-__all__ = ["fingerprint", "grade_submission", "invalid_result", "score_of"]
+__all__ = [
+    "ReferenceBaseline",
+    "fingerprint",
+    "grade_submission",
+    "invalid_result",
+    "reference_baseline",
+    "score_of",
+]
 
 
 def fingerprint(path: Path | None) -> str:
@@ -59,6 +69,95 @@ def invalid_result(assignment: Assignment, submission: Submission, reason: str) 
     )
 
 
+@dataclass(frozen=True)
+class ReferenceBaseline:
+    """The whole check suite run once in this process with the reference solution as the
+    submission: what each check gives on the reference, and which checks drew inputs from
+    the course secret. Computing it fills every memo of the reference's side before the
+    first student is graded."""
+
+    outcomes: dict[str, CheckStatus]
+    messages: dict[str, str] = field(default_factory=dict)  # why a check did not pass
+    secret_checks: frozenset[str] = frozenset()
+    duration: float = 0.0
+
+    @property
+    def broken(self) -> tuple[str, ...]:
+        """Checks that do not pass on the reference: they cannot judge any student."""
+        return tuple(name for name, status in self.outcomes.items() if status != "passed")
+
+
+# (assignment folder, name, its checks, its check files) -> (the reference it was computed
+# with, the baseline)
+_BaselineKey = tuple[str, str, tuple[str, ...], tuple[str, ...] | None]
+_BASELINES: dict[_BaselineKey, tuple[ModuleProxy, ReferenceBaseline]] = {}
+
+
+def reference_baseline(
+    assignment: Assignment, reference: ModuleProxy | None = None
+) -> ReferenceBaseline:
+    """The reference's own verdicts on ``assignment``'s checks, computed once per process
+    and reference (in process: the reference proxy answers as both fixtures)."""
+    if reference is None:
+        reference = reference_proxy(assignment)
+    key: _BaselineKey = (
+        str(assignment.directory.resolve()),
+        assignment.name,
+        tuple(c.name for c in assignment.checks),
+        assignment.only_files,
+    )
+    cached = _BASELINES.get(key)
+    if cached is not None and cached[0] is reference:
+        return cached[1]
+    started = time.monotonic()
+    _reset_global_state()
+    plugin = GradingPlugin(assignment, reference, reference)
+    _run_pytest(assignment, plugin)
+    checks = plugin.results()
+    baseline = ReferenceBaseline(
+        outcomes={c.name: c.status for c in checks},
+        messages={
+            c.name: "\n\n".join(p for p in (c.message, c.internal) if p)
+            for c in checks
+            if c.status != "passed"
+        },
+        secret_checks=frozenset(plugin.secret_checks),
+        duration=round(time.monotonic() - started, 3),
+    )
+    _BASELINES[key] = (reference, baseline)
+    return baseline
+
+
+_EXPECTED_STATE: keras_state.KerasState | None = None
+
+
+def _reset_global_state() -> None:
+    """Put back the global state the grader's side depends on, before each student: a
+    model rebuilt here (or a grader bug) must never change how the next student is judged.
+
+    The first call, before the reference's pre-run, records the state; later calls put
+    back whatever drifted. A setting that cannot be put back (the backend, TensorFlow's
+    thread pools) raises ``StateDrift``: that process must grade no one else."""
+    import keras
+
+    global _EXPECTED_STATE
+    # Keep a long-lived grading process from growing; Python's own collector frees the
+    # rest (a full collection here would cost more than some students' whole grading).
+    keras.backend.clear_session(free_memory=False)
+    if _EXPECTED_STATE is None:
+        # The settings every grading process runs with, whoever called first.
+        configure_tensorflow()
+        _EXPECTED_STATE = keras_state.snapshot()
+        return
+    drifted = keras_state.verify_or_reset(_EXPECTED_STATE)
+    if drifted:
+        print(
+            "grader: Keras settings changed between students and were put back: "
+            + ", ".join(drifted),
+            file=sys.stderr,
+        )
+
+
 def grade_submission(
     assignment: Assignment,
     submission: Submission,
@@ -76,11 +175,11 @@ def grade_submission(
         return replace(result, duration=round(time.monotonic() - started, 3))
     if reference is None:
         reference = reference_proxy(assignment)
-    import keras
-
-    # Keep a long-lived grading process from growing; Python's own collector frees the
-    # rest (a full collection here would cost more than some students' whole grading).
-    keras.backend.clear_session(free_memory=False)
+    # Before this student's worker starts: the reference's side is all computed, and a
+    # check the reference itself does not pass is known to be the grader's fault.
+    baseline = reference_baseline(assignment, reference)
+    started = time.monotonic()  # the student's own time, not the reference's
+    _reset_global_state()
     worker = Worker(
         submission.path,
         assignment.module,
@@ -89,7 +188,13 @@ def grade_submission(
         notebook=submission.notebook,
     )
     try:
-        plugin = GradingPlugin(assignment, submission_proxy(worker), reference)
+        plugin = GradingPlugin(
+            assignment,
+            submission_proxy(worker),
+            reference,
+            baseline=baseline.outcomes,
+            on_hidden=worker.hide_output,
+        )
         exit_code = _run_pytest(assignment, plugin)
     finally:
         worker.close()
@@ -105,7 +210,7 @@ def grade_submission(
     elif any(c.status == "error" for c in checks):
         status = "error"
         error = "The grader failed on some checks; they do not count. " + _fault_summary(
-            plugin, exit_code
+            plugin, exit_code, checks
         )
     score, max_score = score_of(checks)
     return StudentResult(
@@ -122,18 +227,34 @@ def grade_submission(
     )
 
 
-def _fault_summary(plugin: GradingPlugin, exit_code: int) -> str:
+def _fault_summary(plugin: GradingPlugin, exit_code: int, checks: list[CheckResult]) -> str:
     if plugin.collection_errors:
         return "Check files failed to load: " + plugin.collection_errors[0][-500:]
+    broken = [c.name for c in checks if c.status == "error" and c.internal]
+    if broken:
+        return "Checks that do not pass on the reference solution either: " + ", ".join(broken)
     if plugin.internal_errors:
         return plugin.internal_errors[0].strip().splitlines()[-1][:500]
     return f"pytest exit code {exit_code}."
 
 
+def _forget_other_check_modules(paths: list[Path]) -> None:
+    # pytest's importlib mode names a check module after its file ("test_model") and
+    # reuses a module of that name already imported: another assignment's file of the
+    # same name would silently stand in for this one's checks.
+    for path in paths:
+        module = sys.modules.get(path.stem)
+        found = getattr(module, "__file__", None)
+        if module is not None and (found is None or Path(found).resolve() != path.resolve()):
+            del sys.modules[path.stem]
+
+
 def _run_pytest(assignment: Assignment, plugin: GradingPlugin) -> int:
-    files = [str(p) for p in assignment.check_files()]
+    paths = assignment.check_files()
+    files = [str(p) for p in paths]
     if not files:
         raise GraderError(f"Assignment {assignment.name} has no test_*.py check files.")
+    _forget_other_check_modules(paths)
     args = [
         *files,
         "-c",
@@ -153,6 +274,8 @@ def _run_pytest(assignment: Assignment, plugin: GradingPlugin) -> int:
         "-o",
         "addopts=",
         "-q",
+        # A check file that does not load voids its own checks, not every other file's.
+        "--continue-on-collection-errors",
     ]
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

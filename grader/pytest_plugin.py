@@ -6,38 +6,86 @@ junitxml reporter, collects each test's outcome as it happens; ``results()`` bui
 ``CheckResult`` list afterwards, in the order of ``assignment.toml``.
 
 How outcomes map to statuses: a passing test is *passed*; ``CheckFailed`` or
-``AssertionError`` or a ``StudentError`` is *failed* (``StudentTimeout``: *timeout*);
-anything else, and any failure outside the test body (setup, collection), is the
-grader's fault: *error*, which counts neither for nor against the student.
+``AssertionError`` or a ``StudentError`` is *failed* (``StudentTimeout``: *timeout*).
+Anything else raised while a check handles the student's data is also *failed*: a
+student must never be able to void a check by making the grader raise. Such a failure
+carries an ``internal`` note (the exception and traceback) for the instructor, since it
+may be a grader bug. *error*, which counts neither for nor against the student, is kept
+for faults shown to be the grader's: the check does not pass on the reference solution
+either (``baseline``, see ``grader.grading.reference_baseline``), the worker's template
+cannot start or the assignment's own files are unusable (``INFRASTRUCTURE_ERRORS``), or
+the check failed outside its body (collection, setup) or was skipped.
 
 The figures a check records (``grader.checks.figures``) are attached to its result,
-whatever its status; recording one can never change that status.
+whatever its status; recording one can never change that status. Which checks drew
+inputs from the course secret is recorded too (``secret_checks``).
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from grader.assignment import Assignment, CheckSpec
-from grader.checks import figures
-from grader.errors import StudentError, StudentImportError, StudentTimeout
+from grader.checks import figures, secret
+from grader.errors import AssignmentError, StudentError, StudentImportError, StudentTimeout
 from grader.modules import ModuleProxy
 from grader.results import CheckResult, CheckStatus
+from grader.sandbox.template import TemplateError
 
-__all__ = ["GradingPlugin"]
+__all__ = ["INFRASTRUCTURE_ERRORS", "GradingPlugin", "secret_checks_seen"]
+
+# Faults of the grading machine or the assignment's own files (a worker template that
+# cannot start, a missing course secret), whoever is graded: the check is the grader's
+# error. Nothing a student sends can raise these.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (TemplateError, AssignmentError)
+
+# Longest internal note kept per check (the traceback's end is what matters).
+_INTERNAL_LIMIT = 20_000
+
+# Every check that drew secret inputs in this process, over all plugins (see secret_checks).
+_SECRET_CHECKS: set[str] = set()
+
+
+def secret_checks_seen() -> frozenset[str]:
+    """The checks that drew inputs from the course secret in this process so far."""
+    return frozenset(_SECRET_CHECKS)
 
 
 class GradingPlugin:
+    """Fixtures and verdicts for one pytest run over one submission.
+
+    ``baseline`` maps each check to its status on the reference solution (None: no
+    reference run, every check is taken to pass there). A check that does not pass on the
+    reference cannot judge anyone: whatever else a student gets on it is *error*.
+    """
+
     def __init__(
-        self, assignment: Assignment, submission: ModuleProxy, reference: ModuleProxy
+        self,
+        assignment: Assignment,
+        submission: ModuleProxy,
+        reference: ModuleProxy,
+        *,
+        baseline: Mapping[str, CheckStatus] | None = None,
+        on_hidden: Callable[[], None] | None = None,
     ) -> None:
         self.assignment = assignment
+        # Called once, before the first hidden check: their inputs come from the course
+        # secret, so from then on nothing the student's code prints may reach them.
+        self._on_hidden = on_hidden
         self._submission = submission
         self._reference = reference
+        self.baseline = baseline
         self._outcomes: dict[str, tuple[CheckStatus, str]] = {}
+        # Instructor-only notes per check: unexpected exceptions on the student's data.
+        self._internal: dict[str, str] = {}
+        # Checks that failed only because the student's module could not be imported.
+        self._import_failures: set[str] = set()
+        # The checks that drew inputs from the course secret during this run.
+        self.secret_checks: set[str] = set()
         self._figures: dict[str, list[dict[str, Any]]] = {}
         # Figures that were dropped, and why: for the instructor, never the student.
         self.figure_problems: list[str] = []
@@ -66,14 +114,30 @@ class GradingPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         figures.start_recording()
+        secret.start_check()
+        if self._on_hidden is not None and self._hidden(item):
+            on_hidden, self._on_hidden = self._on_hidden, None
+            on_hidden()
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Visible checks first (a stable sort keeps their order): what the student's code
+        # prints during them is shown, and nothing after the first hidden one is.
+        items.sort(key=self._hidden)
+
+    def _hidden(self, item: pytest.Item) -> bool:
+        spec = self.assignment.spec(_check_name(item, self.assignment))
+        return spec is not None and spec.visibility == "hidden"
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         name = _check_name(item, self.assignment)
         if call.when == "call":
-            self._record(name, self._classify(call.excinfo))
+            self._record(name, self._classify(name, call.excinfo))
             self._keep_figures(name)
+            if secret.drew_secret():
+                self.secret_checks.add(name)
+                _SECRET_CHECKS.add(name)
         elif call.when == "teardown":
             figures.stop_recording()  # nothing recorded outside a check's body is kept
         elif call.when == "setup" and call.excinfo is not None:
@@ -108,13 +172,14 @@ class GradingPlugin:
             self.figure_problems.append(f"{name}: figures dropped: {type(exc).__name__}: {exc}")
 
     def _classify(
-        self, excinfo: pytest.ExceptionInfo[BaseException] | None
+        self, name: str, excinfo: pytest.ExceptionInfo[BaseException] | None
     ) -> tuple[CheckStatus, str]:
         if excinfo is None:
             return "passed", ""
         exc = excinfo.value
         if isinstance(exc, StudentImportError):
             self.import_error = exc
+            self._import_failures.add(name)
             return "failed", (
                 "This check could not run because your code could not be imported "
                 "(the error is shown at the top)."
@@ -130,7 +195,18 @@ class GradingPlugin:
             return "failed", str(exc) or "The check's condition did not hold."
         if isinstance(exc, pytest.skip.Exception):
             return "error", f"The grader skipped this check: {exc}"
-        return self._grader_fault(excinfo, "while running")
+        if isinstance(exc, INFRASTRUCTURE_ERRORS):
+            return self._grader_fault(excinfo, "while running")
+        if isinstance(exc, pytest.fail.Exception):
+            return "failed", str(exc.msg or "") or "The check's condition did not hold."
+        # Raised while the grader handled the student's data: a failure, never a void.
+        note = "".join(traceback.format_exception(exc))
+        self._internal[name] = _join(self._internal.get(name, ""), note)
+        self.internal_errors.append(note)
+        return "failed", (
+            f"The grader could not process your answer ({type(exc).__name__}). "
+            "This counts as a failed check."
+        )
 
     def _grader_fault(
         self, excinfo: pytest.ExceptionInfo[BaseException], when: str
@@ -144,18 +220,53 @@ class GradingPlugin:
 
     # -- results ------------------------------------------------------------------------
 
+    def outcomes(self) -> dict[str, CheckStatus]:
+        """Each check's status as the run found it, before the baseline is applied."""
+        return {
+            spec.name: self._outcomes.get(spec.name, ("error", ""))[0]
+            for spec in self.assignment.checks
+        }
+
     def results(self) -> list[CheckResult]:
         results = []
         for spec in self.assignment.checks:
             status, text = self._outcomes.get(spec.name, ("error", ""))
+            internal = self._internal.get(spec.name, "")
             if spec.name not in self._outcomes:
                 text = (
                     "The grader could not run this check (it was not collected). "
                     "This does not count against you."
                 )
+            elif (
+                self._broken_on_reference(spec.name)
+                and status in ("failed", "timeout")
+                and spec.name not in self._import_failures
+            ):
+                status, text = "error", _BROKEN_ON_REFERENCE
+                found = self.baseline.get(spec.name) if self.baseline else None
+                internal = _join(
+                    f"This check does not pass on the reference solution ({found}), so it "
+                    "was not counted for this student.",
+                    internal,
+                )
             shown = tuple(self._figures.get(spec.name, ()))
-            results.append(_result(spec, status, text, shown))
+            results.append(_result(spec, status, text, shown, internal))
         return results
+
+    def _broken_on_reference(self, name: str) -> bool:
+        return self.baseline is not None and self.baseline.get(name) != "passed"
+
+
+_BROKEN_ON_REFERENCE = (
+    "The grader could not judge this check: it does not pass on the reference solution "
+    "either, so the fault is the grader's. It does not count against you; your instructor "
+    "will regrade it."
+)
+
+
+def _join(first: str, second: str) -> str:
+    text = "\n\n".join(part for part in (first.rstrip(), second.rstrip()) if part)
+    return text if len(text) <= _INTERNAL_LIMIT else "…" + text[-_INTERNAL_LIMIT:]
 
 
 def _check_name(item: pytest.Item, assignment: Assignment) -> str:
@@ -169,6 +280,7 @@ def _result(
     status: CheckStatus,
     message: str,
     shown: tuple[dict[str, Any], ...] = (),
+    internal: str = "",
 ) -> CheckResult:
     return CheckResult(
         name=spec.name,
@@ -180,4 +292,5 @@ def _result(
         message=message,
         visibility=spec.visibility,
         figures=shown,
+        internal=internal,
     )

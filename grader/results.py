@@ -6,6 +6,7 @@ shape written to ``results.json``; ``from_dict`` reads it back (resume, exporter
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -17,7 +18,42 @@ __all__ = [
     "RunResult",
     "StudentResult",
     "StudentStatus",
+    "clean_data",
+    "clean_text",
 ]
+
+# A terminal's escape sequences (colours, cursor moves), then every control character but
+# tab and newline (C0, DEL, C1), then lone surrogates: none of them can be written as UTF-8
+# or shown in a page, and all of them can arrive from a student's code.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as every report can write it: terminal escapes and control characters
+    (tab and newline excepted) removed, line endings made ``\\n``, lone surrogates
+    replaced by U+FFFD. Idempotent; the one sanitiser every writer shares."""
+    if not isinstance(text, str):
+        text = str(text)
+    if text.isascii() and text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_data(value: Any) -> Any:
+    """``clean_text`` applied to every string (keys too) in plain JSON-like data."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_data(k): clean_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean_data(v) for v in value)
+    return value
+
 
 CheckStatus = Literal["passed", "failed", "error", "timeout"]
 CHECK_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout")
@@ -44,6 +80,14 @@ class CheckResult:
     # Pictures for the feedback page, as plain data ("curves" or "table"; see
     # grader.checks.figures). Never used to decide anything.
     figures: tuple[dict[str, Any], ...] = ()
+    # For the instructor only (results.json, the summary's "Needs attention"), never on a
+    # student's page or in an LMS's feedback: the internal exception and traceback of an
+    # unexpected failure on the student's data, which may be a grader bug to look into.
+    internal: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("name", "function", "description", "message", "visibility", "internal"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
 
     @property
     def counted(self) -> bool:
@@ -51,7 +95,9 @@ class CheckResult:
         return self.status != "error"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["figures"] = [clean_data(f) for f in self.figures]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
@@ -74,6 +120,18 @@ class StudentResult:
     output: str = ""
     duration: float = 0.0
     fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        # ``student`` is kept exactly (it names files and resumes); writers clean it.
+        for name in ("error", "source", "output"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, clean_text(value))
+
+    @property
+    def needs_attention(self) -> tuple[CheckResult, ...]:
+        """Checks with an internal note for the instructor (see ``CheckResult.internal``)."""
+        return tuple(c for c in self.checks if c.internal)
 
     def points_by_function(self, functions: list[str]) -> dict[str, float]:
         totals = dict.fromkeys(functions, 0.0)

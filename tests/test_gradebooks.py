@@ -240,12 +240,13 @@ def test_grades_by_status() -> None:
     by_name = {s.student: grade_of(RUN, s) for s in RUN.students}
     assert by_name["ann"].points == 6
     assert by_name["ben"].points == 2
-    assert by_name["cat"].partial and by_name["cat"].points == 6  # 4 / 4 counted -> 6 / 6
+    # A check the grader could not run: held back for a regrade, never scaled up.
+    assert by_name["cat"].partial and by_name["cat"].held_back and by_name["cat"].points is None
     assert not by_name["dee"].gradable and by_name["dee"].points is None
     assert by_name["eve"].points == 0 and by_name["fay"].points == 0
 
 
-def test_partial_score_is_scaled_to_the_assignment() -> None:
+def test_partial_score_is_never_scaled_and_held_back() -> None:
     student = _student(
         "kim",
         "error",
@@ -257,11 +258,11 @@ def test_partial_score_is_scaled_to_the_assignment() -> None:
     )
     grade = grade_of(RUN, student)
     assert (grade.score, grade.max_score, grade.uncounted_points) == (2.0, 3.0, 3.0)
-    assert format_number(grade.points) == "4"  # type: ignore[arg-type]
-    text = feedback_text(student, grade, "4")
-    assert text.startswith("Score: 2 / 3 (3 points not counted, see below), recorded as 4 / 6.")
+    assert grade.held_back and grade.points is None
+    text = feedback_text(student, grade)
+    assert text.startswith("Score: 2 / 3 (3 points not counted yet, see below).")
     assert "- test_b works. [1 point]" in text
-    assert "1 check could not be run because of a problem in the grader" in text
+    assert "1 check could not be judged because of a problem in the grader" in text
 
 
 # ---------------------------------------------------------------- Canvas
@@ -278,11 +279,12 @@ def test_canvas_rows() -> None:
     assert rows[2:] == [
         ["Ann Lee", "101", "S101", "alee", "A", "6"],
         ["Bo, Ben", "102", "", "", "A", "2"],
-        ["Cat", "", "S103", "", "B", "6"],  # grader errors not counted
         ["Eve", "", "", "eve1", "B", "0"],  # invalid
         ["Fay", "106", "", "", "B", "0"],  # import error
     ]
-    assert exported.written == ("ann", "ben", "cat", "eve", "fay")
+    # cat (one check the grader could not run) and dee (none could run): held back
+    assert exported.written == ("ann", "ben", "eve", "fay")
+    assert exported.held_back == ("cat", "dee")
 
 
 def test_canvas_lists_everyone_left_out() -> None:
@@ -290,10 +292,11 @@ def test_canvas_lists_everyone_left_out() -> None:
     notices = "\n".join(exported.notices("roster.csv"))
     assert "Left out, not in roster.csv (1): gus" in notices
     assert "Left out, no canvas_id, sis_user_id or sis_login_id in roster.csv (1): hal" in notices
-    assert "Left out: the grader could not run any of their checks; grade them again (1): dee" in (
-        notices
-    )
-    assert "(1): cat 4 / 4 -> 6 / 6" in notices
+    assert (
+        "Left out, needs a regrade: the grader could not run some or all of their checks; "
+        "fix the grader and grade them again (2): cat, dee"
+    ) in notices
+    assert "->" not in notices  # nothing is scaled
     assert "Not graded, on the roster but not in the results (1): ida (Ida)" in notices
 
 
@@ -324,11 +327,11 @@ def test_moodle_rows_and_feedback() -> None:
     assert list(by_id) == [
         "ann@uni.example",
         "Ben@Uni.example",
-        "cat@uni.example",
         "eve@uni.example",
         "fay@uni.example",
     ]
-    assert [row[1] for row in rows[1:]] == ["6", "2", "6", "0", "0"]
+    assert [row[1] for row in rows[1:]] == ["6", "2", "0", "0"]
+    assert exported.held_back == ("cat", "dee")
     assert by_id["ann@uni.example"][2] == (
         "Score: 6 / 6.\nEvery check passed.\n"
         "1 hidden check is not shown; its points are included in the score."
@@ -336,7 +339,6 @@ def test_moodle_rows_and_feedback() -> None:
     ben = by_id["Ben@Uni.example"][2]
     assert ben.startswith("Score: 2 / 6.\nFailed 1 check:\n- test_b works. (timed out) [2 points]")
     assert "test_a" not in ben
-    assert "could not be run because of a problem in the grader" in by_id["cat@uni.example"][2]
     assert by_id["eve@uni.example"][2] == (
         "Score: 0 / 6.\nYour submission could not be read, so no check ran.\n"
         "eve.py is empty (0 bytes)."
@@ -352,7 +354,7 @@ def test_moodle_by_id_number() -> None:
     rows = _rows(exported.text)
     MOODLE_SCHEMA.validate(rows)
     assert rows[0][0] == "ID number"
-    assert [row[0] for row in rows[1:]] == ["1001", "1002", "1003", "1005", "1006"]
+    assert [row[0] for row in rows[1:]] == ["1001", "1002", "1005", "1006"]
     assert exported.match.missing_identity == (("hal", "id_number"),)
     with pytest.raises(UsageError, match="Unknown Moodle identity 'username'"):
         export_moodle(RUN, ROSTER, "username")
@@ -379,22 +381,33 @@ def test_many_failures_are_cut_short() -> None:
 def test_lti_scores() -> None:
     exported = export_lti(RUN, ROSTER)
     scores = {s["userId"]: s for s in _lti_lines(exported.text)}
-    assert list(scores) == ["lti-ann", "lti-ben", "lti-cat", "lti-dee", "lti-eve", "lti-fay"]
+    # cat and dee have checks the grader could not run: a line without a score would
+    # clear their grade on the platform, a score over fewer checks would be scaled up.
+    assert list(scores) == ["lti-ann", "lti-ben", "lti-eve", "lti-fay"]
     assert scores["lti-ann"]["scoreGiven"] == 6 and scores["lti-ann"]["scoreMaximum"] == 6
-    # the grader could not run test_b: the counted score and maximum, for the platform to scale
-    assert (scores["lti-cat"]["scoreGiven"], scores["lti-cat"]["scoreMaximum"]) == (4, 4)
+    assert (scores["lti-ben"]["scoreGiven"], scores["lti-ben"]["scoreMaximum"]) == (2, 6)
     assert scores["lti-eve"]["scoreGiven"] == 0  # invalid: graded, zero
     assert scores["lti-eve"]["gradingProgress"] == "FullyGraded"
-    failed = scores["lti-dee"]
-    assert failed["gradingProgress"] == "Failed"
-    assert "scoreGiven" not in failed and "scoreMaximum" not in failed
-    assert "not in your work" in failed["comment"]
+    assert all(s["gradingProgress"] == "FullyGraded" for s in scores.values())
     for score in scores.values():
         assert score["timestamp"] == "2026-05-01T12:00:00.000+00:00"
         assert score["activityProgress"] == "Completed"
+    assert exported.held_back == ("cat", "dee")
     notices = "\n".join(exported.notices())
-    assert "Sent as gradingProgress Failed, without a score" in notices and "dee" in notices
+    assert "Left out, needs a regrade" in notices and "(2): cat, dee" in notices
     assert "Left out, no lti_user_id in the roster (1): hal" in notices
+
+
+def test_lti_sends_failed_lines_only_when_asked() -> None:
+    exported = export_lti(RUN, ROSTER, include_failed=True)
+    scores = {s["userId"]: s for s in _lti_lines(exported.text)}
+    for held in ("lti-cat", "lti-dee"):
+        failed = scores[held]
+        assert failed["gradingProgress"] == "Failed"
+        assert "scoreGiven" not in failed and "scoreMaximum" not in failed
+        assert "not in your work" in failed["comment"]
+    notices = "\n".join(exported.notices())
+    assert "Sent as gradingProgress Failed, without a score" in notices
 
 
 def test_lti_timestamp() -> None:
@@ -482,6 +495,19 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+def _scores(graded: Path) -> tuple[str, str, str]:
+    """The maximum and bob's and carol's scores as results.json has them (bob full
+    marks, carol less), formatted as the exports write them."""
+    results = json.loads((graded / "out" / "results.json").read_text(encoding="utf-8"))
+    by_name = {s["student"]: s for s in results["students"]}
+    assert by_name["bob"]["score"] == results["max_score"] > by_name["carol"]["score"] > 0
+    assert all(s["status"] != "error" for s in results["students"])
+    return tuple(  # type: ignore[return-value]
+        format_number(v)
+        for v in (results["max_score"], by_name["bob"]["score"], by_name["carol"]["score"])
+    )
+
+
 def test_e2e_canvas(graded: Path) -> None:
     proc = _grader(
         "export", "canvas", graded / "out", "--roster", graded / "roster.csv",
@@ -493,12 +519,13 @@ def test_e2e_canvas(graded: Path) -> None:
     assert "not in the results (1): zoe (Zoe Ng)" in proc.stderr
     rows = _rows((graded / "out" / "canvas-grades.csv").read_text(encoding="utf-8"))
     CANVAS_SCHEMA.validate(rows)
+    top, bob, carol = _scores(graded)
     assert rows == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
          "Regularization: L1, L2 and L1_L2 in Keras (777)"],
-        ["Points Possible", "", "", "", "", "30"],
-        ["Bob Jones", "11", "S11", "", "A", "30"],
-        ["Carol Li", "12", "", "", "A", "28"],
+        ["Points Possible", "", "", "", "", top],
+        ["Bob Jones", "11", "S11", "", "A", bob],
+        ["Carol Li", "12", "", "", "A", carol],
     ]  # fmt: skip
 
 
@@ -512,14 +539,15 @@ def test_e2e_moodle(graded: Path) -> None:
     rows = _rows(target.read_text(encoding="utf-8"))
     MOODLE_SCHEMA.validate(rows)
     assert rows[0] == ["Email address", "Regularization: L1, L2 and L1_L2 in Keras", "Feedback"]
+    top, bob, carol_score = _scores(graded)
     assert [row[:2] for row in rows[1:]] == [
-        ["bob@uni.example", "30"],
-        ["carol@uni.example", "28"],
+        ["bob@uni.example", bob],
+        ["carol@uni.example", carol_score],
         ["dan@uni.example", "0"],
     ]
-    assert rows[1][2] == "Score: 30 / 30.\nEvery check passed."
+    assert rows[1][2].startswith(f"Score: {bob} / {top}.\nEvery check passed.")
     carol = rows[2][2].splitlines()
-    assert carol[:2] == ["Score: 28 / 30.", "Failed 2 checks:"]
+    assert carol[:2] == [f"Score: {carol_score} / {top}.", "Failed 2 checks:"]
     assert carol[2].startswith("- l2_dense(64) returns Dense(64, relu) with an L2(0.01)")
     assert "could not be read" in rows[3][2] and "empty" in rows[3][2]
 
@@ -531,10 +559,11 @@ def test_e2e_lti(graded: Path) -> None:
     scores = _lti_lines(target.read_text(encoding="utf-8"))
     results = json.loads((graded / "out" / "results.json").read_text(encoding="utf-8"))
     stamp = datetime.fromisoformat(results["generated_at"]).isoformat(timespec="milliseconds")
+    top, bob, carol = (float(v) for v in _scores(graded))
     assert [(s["userId"], s["scoreGiven"], s["scoreMaximum"]) for s in scores] == [
-        ("lti-bob", 30, 30),
-        ("lti-carol", 28, 30),
-        ("lti-dan", 0, 30),
+        ("lti-bob", bob, top),
+        ("lti-carol", carol, top),
+        ("lti-dan", 0, top),
     ]
     assert {s["timestamp"] for s in scores} == {stamp}
     assert {s["gradingProgress"] for s in scores} == {"FullyGraded"}

@@ -126,7 +126,10 @@ def test_zip_holds_the_scripts_and_one_assignment(autograder: Path) -> None:
         "templates",
         "pyproject.toml",
         "README.md",
+        # dropout has hidden checks on secret inputs: the course secret, owner-only
+        "course-secret",
     }
+    assert infos["course-secret"].external_attr >> 16 & 0o777 == 0o600
     assert {n.split("/")[1] for n in names if n.startswith("assignments/")} == {"dropout"}
     assert {n for n in names if n.startswith("reference/")} == {"reference/dropout.py"}
     assignment = load_assignment("dropout")
@@ -189,39 +192,55 @@ def graded(
     return {name: finish(process, folder) for name, (process, folder) in running.items()}
 
 
+def _points(visibility: str | None = None) -> int:
+    """dropout's points (of one visibility), as its assignment.toml gives them."""
+    checks = load_assignment("dropout").checks
+    return int(sum(c.points for c in checks if visibility in (None, c.visibility)))
+
+
 def test_correct_notebook_scores_full_marks(graded: dict[str, Any]) -> None:
     results, stdout = graded["bob"]
-    assert results["score"] == 20
+    total, visible = _points(), _points("visible")
+    assert results["score"] == total
     assert len(results["tests"]) == len(load_assignment("dropout").checks)
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
-    assert sum(t["max_score"] for t in results["tests"]) == 20
+    assert sum(t["max_score"] for t in results["tests"]) == total
     numbers = [t["number"] for t in results["tests"]]
     assert numbers[:2] == ["1.1", "1.2"] and numbers[-1] == "3.3"
     assert results["extra_data"]["source"] == "homework/dropout.ipynb"
     assert results["extra_data"]["submitters"] == [
         {"name": "Bob B", "email": "bob@x.edu", "id": "11"}
     ]
-    assert results["output"].startswith("**17 / 17 points**")  # the visible checks only
+    # the visible checks only
+    assert results["output"].startswith(f"**{visible} / {visible} points**")
     # The bundled copy of the grader graded it, not this checkout.
     assert f"from {ROOT / 'grader'}" not in stdout and "/source/grader" in stdout
-    assert "Bob B: 20 / 20 points" in stdout
+    assert f"Bob B: {total} / {total} points" in stdout
 
 
 def test_one_mistake_in_a_visible_and_a_hidden_check(graded: dict[str, Any]) -> None:
     results, stdout = graded["mallory"]
     tests = {t["extra_data"]["check"]: t for t in results["tests"]}
-    assert results["score"] == 17
     failed = {name for name, t in tests.items() if t["status"] == "failed"}
-    assert failed == {"test_early_stopping_patience", "test_hidden_train_with_dropout_other_run"}
+    # Her patience mistake: one visible check, and the hidden checks that train with it.
+    visible_failed = {name for name in failed if "hidden" not in name}
+    assert visible_failed == {"test_early_stopping_patience"}
+    assert "test_hidden_train_with_dropout_other_run" in failed
+    assert all(t["max_score"] > 0 for t in tests.values())  # every check counted
+    assert results["score"] == _points() - sum(tests[name]["max_score"] for name in failed)
     patience = tests["test_early_stopping_patience"]
     assert patience["number"] == "2.2" and patience["score"] == 0 and patience["max_score"] == 1
     assert patience["output"].startswith("```\nExpected") and patience["visibility"] == "visible"
     for name, test in tests.items():
         assert test["visibility"] == ("hidden" if "hidden" in name else "visible")
     # What every student sees names no hidden check and does not give the total away.
-    assert results["output"].startswith("**16 / 17 points**: 10 of 11 checks passed.")
+    visible = _points("visible")
+    shown = sum(1 for c in load_assignment("dropout").checks if c.visibility == "visible")
+    assert results["output"].startswith(
+        f"**{visible - 1} / {visible} points**: {shown - 1} of {shown} checks passed."
+    )
     assert "not shown here" in results["output"]
-    assert "hidden" not in results["output"] and "/ 20" not in results["output"]
+    assert "hidden" not in results["output"] and f"/ {_points()}" not in results["output"]
     assert "submission_metadata.json cannot be read" in stdout  # and it graded anyway
 
 

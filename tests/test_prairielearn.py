@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 
 from grader.assignment import load_assignment
+from grader.checks.secret import SECRET_FILE
 from grader.lms import prairielearn
 from grader.lms.prairielearn import (
     HIDDEN_ROW,
@@ -38,7 +39,12 @@ from grader.results import CheckResult, StudentResult
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "dropout"
 # mallory's early_stopping_callback ignores `patience` (examples/dropout/README.md).
-MALLORY_FAILS = {"test_early_stopping_patience", "test_hidden_train_with_dropout_other_run"}
+# Her patience mistake: one visible check and the hidden checks that train with it.
+MALLORY_FAILS = {
+    "test_early_stopping_patience",
+    "test_hidden_early_stopping_other_settings",
+    "test_hidden_train_with_dropout_other_run",
+}
 
 
 def _validator() -> jsonschema.Draft202012Validator:
@@ -85,11 +91,13 @@ def _job(root: Path, files: dict[str, Path | bytes], data: str | None) -> Path:
 
 def _course(root: Path) -> Path:
     """The course's grader folder, as the README lays it out in serverFilesCourse/:
-    the dropout assignment and its reference, nothing else."""
+    the dropout assignment, its reference and the course secret its hidden checks draw
+    their inputs from, nothing else."""
     course = root / "serverFilesCourse" / "grader"
     shutil.copytree(ROOT / "assignments" / "dropout", course / "assignments" / "dropout")
     (course / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "dropout.py", course / "reference" / "dropout.py")
+    (course / SECRET_FILE).write_text("prairielearn-test-course-secret-0123456789\n")
     return course
 
 
@@ -150,7 +158,8 @@ def test_a_correct_submission_scores_one(jobs):
     results = _results(jobs["correct"])
     assert results["gradable"] is True
     assert results["score"] == 1.0
-    assert "20 / 20 points" in results["message"]
+    total = f"{load_assignment('dropout').max_score:g}"
+    assert f"{total} / {total} points" in results["message"]
     assert "(from " in jobs["correct"][1] and "params.grader_assignment" in jobs["correct"][1]
 
 

@@ -62,10 +62,33 @@ def expect(condition: bool, expected: str, found: str, hint: str = "") -> None:
         raise fail(expected, found, hint)
 
 
+def _kind(value: Any) -> str:
+    """How a message names a value's type, without printing the value itself."""
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean (True/False)"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "a complex number"
+    if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        items = "item" if len(value) == 1 else "items"
+        return f"a {type(value).__name__} of {len(value)} {items}"
+    if isinstance(value, dict):
+        return "a dict"
+    if value is None:
+        return "None"
+    return f"a value of type {type(value).__name__}"
+
+
 def as_float(value: Any, what: str) -> float:
-    """A returned number as a Python float; a 0-d tensor or array counts as a number."""
+    """A returned number as a Python float; a 0-d tensor or array counts as a number.
+
+    Anything else (a boolean, a complex number, a string, a list, an integer too large
+    for a float, an array of an odd dtype) is a ``CheckFailed``, never another error."""
     if isinstance(value, TensorValue):
         value = value.array
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
     if isinstance(value, np.ndarray):
         if value.size != 1:
             raise fail(
@@ -73,10 +96,16 @@ def as_float(value: Any, what: str) -> float:
                 f"an array of shape {tuple(value.shape)}",
                 "reduce it to one number, e.g. with a mean or a sum",
             )
-        value = value.reshape(()).item()
+        if value.dtype.kind not in "iuf":
+            raise fail(f"{what} to be a number", f"an array of dtype {value.dtype.name}")
+        # float(), not item(): a long double's item() is not a Python float.
+        value = float(value.reshape(())) if value.dtype.kind == "f" else int(value.reshape(()))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise fail(f"{what} to be a number", f"a value of type {type(value).__name__}")
-    result = float(value)
+        raise fail(f"{what} to be a number", _kind(value))
+    try:
+        result = float(value)
+    except (OverflowError, ValueError, TypeError):
+        raise fail(f"{what} to be a finite number", "an integer too large for a float") from None
     if not math.isfinite(result):
         raise fail(f"{what} to be a finite number", repr(result))
     return result
@@ -92,6 +121,7 @@ def expect_close(
     hint: str = "",
 ) -> None:
     """``got`` must equal ``want`` within a tolerance: numbers are compared, never bits."""
+    got = as_float(got, what)
     if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_tol):
         raise fail(f"{what} = {want:.6g}", f"{got:.6g}", hint)
 

@@ -9,9 +9,9 @@ The file Canvas's importer reads::
 Canvas matches a row by its Canvas user ID, then by the SIS ids (by name only when
 all are blank, which this exporter never writes), and the last column by the
 assignment id in parentheses, so the scores land in that existing assignment.
-Scores are plain numbers on the assignment's scale (its ``max_score``); a student
-whose scores partly could not be counted gets the counted fraction of it (see
-``grader.lms.gradebook``). Students who cannot be identified are left out, never
+Scores are plain numbers on the assignment's scale (its ``max_score``), never scaled;
+a student with a check the grader could not run is left out and listed as needing a
+regrade (see ``grader.lms.gradebook``). Students who cannot be identified are left out, never
 written with a guessed identity. The columns are in
 ``grader/schemas/canvas-gradebook.schema.json``.
 """
@@ -56,14 +56,12 @@ def export_canvas(run: RunResult, roster: Roster, assignment_id: str) -> Export:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([*IDENTITY_HEADER, column])
     writer.writerow([POINTS_POSSIBLE, "", "", "", "", format_number(run.max_score)])
-    written, partial, ungradable = [], [], []
+    written, held_back = [], []
     for student, entry in match.matched:
         grade = grade_of(run, student)
         if grade.points is None:
-            ungradable.append(student.student)
+            held_back.append(student.student)
             continue
-        if grade.partial:
-            partial.append((student.student, grade))
         writer.writerow(
             [
                 entry.display_name,
@@ -81,6 +79,5 @@ def export_canvas(run: RunResult, roster: Roster, assignment_id: str) -> Export:
         written=tuple(written),
         match=match,
         needs=NEEDS,
-        partial=tuple(partial),
-        ungradable=tuple(ungradable),
+        held_back=tuple(held_back),
     )

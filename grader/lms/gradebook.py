@@ -2,14 +2,13 @@
 
 - ``graded``, ``import_error`` and ``invalid`` students get their score (the last two
   score 0: their code could not be imported or their submission could not be read).
-- ``error`` students (the grader failed on some checks) get the score over the checks
-  that counted: a check the grader could not run counts neither for nor against them.
-  A gradebook column has one maximum, so Canvas and Moodle get that fraction of the
-  assignment's points (25 of 28 counted points -> 26.79 / 30); LTI sends the counted
-  score and maximum, which the platform scales.
-- A student none of whose checks could run has no score at all: Canvas and Moodle
-  leave them out; LTI sends ``gradingProgress: Failed`` without a score. Either way
-  they are listed, to be graded again.
+- A student with any check the grader could not run (status ``error``: the check does
+  not pass on the reference solution either, or the grading machine failed) is held
+  back: no exporter writes a score for them, and they are listed as needing a regrade.
+  Points are never scaled up over the checks that counted, so a check that did not
+  count can never raise a grade.
+- LTI leaves held-back students out of its file by default: a ``gradingProgress:
+  Failed`` line without a score would clear a score the platform already holds.
 
 ``feedback_text`` is the short comment Moodle and LTI carry: the score, the visible
 checks that failed (by description), how many checks are hidden, and the checks the
@@ -66,13 +65,15 @@ class Grade:
         return self.gradable and self.uncounted > 0
 
     @property
+    def held_back(self) -> bool:
+        """No score may be exported: some check could not be run, the student needs a
+        regrade (a partial score would count only the checks the grader could run)."""
+        return not self.gradable or self.uncounted > 0
+
+    @property
     def points(self) -> float | None:
-        """The score on the assignment's scale (``possible``); None if not gradable."""
-        if not self.gradable:
-            return None
-        if not self.partial or math.isclose(self.max_score, self.possible):
-            return self.score
-        return self.score / self.max_score * self.possible
+        """The score to export, never scaled; None for a student held back."""
+        return None if self.held_back else self.score
 
 
 def grade_of(run: RunResult, student: StudentResult) -> Grade:
@@ -121,17 +122,11 @@ def error_headline(error: str | None) -> str:
     return _one_line(lines[-1] if first.startswith("Traceback (most recent call last)") else first)
 
 
-def feedback_text(student: StudentResult, grade: Grade, recorded_as: str | None = None) -> str:
-    """The short text a gradebook shows a student next to their score.
-
-    ``recorded_as`` is the number the gradebook holds when it differs from the
-    counted score (a partly graded student in a column with one maximum).
-    """
+def feedback_text(student: StudentResult, grade: Grade) -> str:
+    """The short text a gradebook shows a student next to their score."""
     score = f"Score: {format_number(grade.score)} / {format_number(grade.max_score)}"
     if grade.partial:
-        score += f" ({format_number(grade.uncounted_points)} points not counted, see below)"
-        if recorded_as is not None:
-            score += f", recorded as {recorded_as} / {format_number(grade.possible)}"
+        score += f" ({format_number(grade.uncounted_points)} points not counted yet, see below)"
     lines = [score + "."]
     if student.status == "import_error":
         headline = error_headline(student.error)
@@ -165,8 +160,9 @@ def feedback_text(student: StudentResult, grade: Grade, recorded_as: str | None 
         )
     if grade.uncounted:
         lines.append(
-            f"{_plural(grade.uncounted, 'check')} could not be run because of a problem in "
-            "the grader, not in your work: they count neither for nor against you."
+            f"{_plural(grade.uncounted, 'check')} could not be judged because of a problem "
+            "in the grader (it fails on the reference solution too), not in your work: "
+            "your submission will be graded again."
         )
     return "\n".join(lines)
 
@@ -217,10 +213,8 @@ class Export:
     written: tuple[str, ...]  # students with a row (or a score object)
     match: Match
     needs: str  # the roster identity this LMS needs, for messages
-    partial: tuple[tuple[str, Grade], ...] = ()  # written, some checks not counted
-    ungradable: tuple[str, ...] = ()  # no check counted
-    ungradable_written: bool = False  # LTI sends them as gradingProgress Failed
-    scaled: bool = True  # partial scores were scaled to the assignment's points
+    held_back: tuple[str, ...] = ()  # some check could not be run: no score, regrade
+    held_back_written: bool = False  # LTI with include_failed: sent as gradingProgress Failed
 
     def notices(self, roster_source: str = "the roster") -> list[str]:
         """Lines for the instructor (stderr): everyone not exported as a plain score."""
@@ -236,28 +230,16 @@ class Export:
                 f"Left out, no {self.needs} in {roster_source} ({len(match.missing_identity)}): "
                 + ", ".join(student for student, _ in match.missing_identity)
             )
-        if self.ungradable:
+        if self.held_back:
             what = (
-                "Sent as gradingProgress Failed, without a score"
-                if self.ungradable_written
-                else "Left out"
+                "Sent as gradingProgress Failed, without a score (this clears a score the "
+                "platform holds)"
+                if self.held_back_written
+                else "Left out, needs a regrade"
             )
             lines.append(
-                f"{what}: the grader could not run any of their checks; grade them again "
-                f"({len(self.ungradable)}): " + ", ".join(self.ungradable)
-            )
-        if self.partial:
-            parts = []
-            for student, grade in self.partial:
-                counted = f"{format_number(grade.score)} / {format_number(grade.max_score)}"
-                if self.scaled and grade.points is not None:
-                    counted += (
-                        f" -> {format_number(grade.points)} / {format_number(grade.possible)}"
-                    )
-                parts.append(f"{student} {counted}")
-            lines.append(
-                "Partly graded: checks the grader could not run are not counted; grade them "
-                f"again to replace these ({len(self.partial)}): " + ", ".join(parts)
+                f"{what}: the grader could not run some or all of their checks; fix the "
+                f"grader and grade them again ({len(self.held_back)}): " + ", ".join(self.held_back)
             )
         if match.no_result:
             lines.append(

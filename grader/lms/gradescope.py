@@ -19,8 +19,10 @@ an instructor uploads. Gradescope unpacks it into ``/autograder/source`` and run
 (``grader/schemas/gradescope-results.schema.json``): one test per check, numbered
 "exercise.check" (the function's place in ``[assignment] functions``, then the check's
 place among that function's checks), the student-facing message as Markdown. A check
-the grader could not run (status "error") is reported with ``max_score`` 0: it counts
-neither for nor against the student, and the summary says so.
+the grader could not run (status "error": it fails on the reference solution too, or the
+grading machine failed; whatever a student's answer makes the grader raise is a failed
+check instead) is reported with ``max_score`` 0: it counts neither for nor against the
+student, and the summary says so.
 
 Hidden checks get the visibility chosen at export (``--hidden-visibility``, default
 "hidden": never shown to students, whose total score Gradescope then also hides until
@@ -237,6 +239,7 @@ def build_autograder(
         ("run_autograder", _script("gradescope_run_autograder", values), 0o755),
         (CONFIG_NAME, json.dumps(settings.to_dict(), indent=2) + "\n", 0o644),
     ]
+    texts += _secret_file(assignment)
     files = bundle_files(assignment)
     names = [name for name, _, _ in texts] + [name for name, _ in files]
     if len(set(names)) != len(names):
@@ -250,6 +253,22 @@ def build_autograder(
             _add(archive, name, path.read_bytes(), mode)
     atomic_write_bytes(out, buffer.getvalue())
     return names
+
+
+def _secret_file(assignment: Assignment) -> list[tuple[str, str, int]]:
+    """The course secret, at the root of the source copy (GRADER_ROOT there), when hidden
+    checks draw their inputs from it. Under bubblewrap student code cannot read it."""
+    from grader.assignment import secret_checks
+    from grader.checks.secret import SECRET_FILE, course_secret
+    from grader.errors import AssignmentError
+
+    if not secret_checks(assignment):
+        return []
+    try:
+        secret = course_secret()
+    except AssignmentError as exc:
+        raise UsageError(str(exc)) from exc
+    return [(SECRET_FILE, secret.decode("utf-8") + "\n", 0o600)]
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
@@ -467,7 +486,7 @@ def to_results(
         name = check.description or check.name
         tests.append(
             {
-                "name": name if counted else f"{name} (not counted: the grader could not run it)",
+                "name": name if counted else f"{name} (not counted: a grader fault)",
                 "number": number,
                 "score": check.points if counted else 0.0,
                 "max_score": check.max_points if counted else 0.0,
@@ -497,9 +516,9 @@ def to_results(
         count = len(faults_shown) + faults_hidden
         paragraphs.append(
             f"**The grader could not run {count} check{'s' * (count > 1)}** "
-            f"({', '.join(which)}). They do not count for or against you: they are left "
-            "out of your score and of the maximum. Ask your instructor to regrade your "
-            "submission."
+            f"({', '.join(which)}): they fail on the reference solution too, so the fault is "
+            "the grader's. They do not count for or against you: they are left out of your "
+            "score and of the maximum. Ask your instructor to regrade your submission."
         )
     if result.output.strip():
         printed = result.output
@@ -696,6 +715,9 @@ def _report(result: StudentResult, isolation: str, elapsed: float) -> None:
             f"  {check.status:8} {_points(check.points):>4} / {_points(check.max_points):<4} "
             f"{check.name} [{check.visibility}] {first[:100]}"
         )
+        if check.internal:  # instructor-only output (stdout is hidden from students)
+            last = check.internal.strip().splitlines()[-1] if check.internal.strip() else ""
+            print(f"           needs attention (possible grader bug): {last[:300]}")
     if result.error:
         print(result.error)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

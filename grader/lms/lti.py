@@ -9,9 +9,11 @@ Each line is the body a tool POSTs to ``{lineitem}/scores`` (content type
 
 The file is for a tool or script that holds the platform's credentials; the grader
 itself sends nothing over the network. ``scoreGiven``/``scoreMaximum`` are the
-counted score and maximum (the platform scales them to its line item), so checks the
-grader could not run never cost points. A submission none of whose checks could run
-is sent with ``gradingProgress: "Failed"`` and no score. ``timestamp`` is when the
+student's score and the assignment's points. A student with a check the grader could
+not run is left out and listed as needing a regrade: a line without ``scoreGiven``
+(``gradingProgress: "Failed"``) clears the score Canvas or Moodle hold, and a score over
+fewer checks would be scaled up by the platform. Only with ``include_failed`` are they
+sent as ``"Failed"`` lines without a score. ``timestamp`` is when the
 run finished (so exporting twice gives the same file, and a later run's scores
 supersede it); ``comment`` never names a hidden check. The object's schema is
 ``grader/schemas/lti-ags-score.schema.json``.
@@ -31,8 +33,8 @@ __all__ = ["NEEDS", "export_lti", "score_timestamp"]
 
 NEEDS = "lti_user_id"
 _FAILED_COMMENT = (
-    "The grader could not run any check on your submission because of a problem in the "
-    "grader, not in your work: it has no score yet."
+    "The grader could not run some checks on your submission because of a problem in the "
+    "grader, not in your work: it has no score yet and will be graded again."
 )
 
 
@@ -54,25 +56,34 @@ def score_timestamp(generated_at: str, now: datetime | None = None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def export_lti(run: RunResult, roster: Roster, now: datetime | None = None) -> Export:
-    """One AGS score object per line for every student with an ``lti_user_id``."""
+def export_lti(
+    run: RunResult,
+    roster: Roster,
+    now: datetime | None = None,
+    *,
+    include_failed: bool = False,
+) -> Export:
+    """One AGS score object per line for every student with an ``lti_user_id`` and a
+    score; students held back are listed (sent as ``Failed`` only with ``include_failed``)."""
     timestamp = score_timestamp(run.generated_at, now)
     match = match_roster(run, roster, _missing)
-    lines, written, partial, ungradable = [], [], [], []
+    lines: list[str] = []
+    written: list[str] = []
+    held_back: list[str] = []
     for student, entry in match.matched:
         grade = grade_of(run, student)
         score: dict[str, Any] = {"userId": entry.lti_user_id}
-        if grade.gradable:
-            score["scoreGiven"] = json_number(grade.score)
+        if grade.points is not None:
+            score["scoreGiven"] = json_number(grade.points)
             score["scoreMaximum"] = json_number(grade.max_score)
             score["comment"] = feedback_text(student, grade)
             progress = "FullyGraded"
-            if grade.partial:
-                partial.append((student.student, grade))
         else:
+            held_back.append(student.student)
+            if not include_failed:
+                continue
             score["comment"] = _FAILED_COMMENT
             progress = "Failed"
-            ungradable.append(student.student)
         score["timestamp"] = timestamp
         score["activityProgress"] = "Completed"
         score["gradingProgress"] = progress
@@ -84,8 +95,6 @@ def export_lti(run: RunResult, roster: Roster, now: datetime | None = None) -> E
         written=tuple(written),
         match=match,
         needs=NEEDS,
-        partial=tuple(partial),
-        ungradable=tuple(ungradable),
-        ungradable_written=True,
-        scaled=False,
+        held_back=tuple(held_back),
+        held_back_written=include_failed,
     )

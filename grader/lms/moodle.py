@@ -11,8 +11,9 @@ address, or "ID number" to their ID number, whichever ``identity`` chose), the g
 column to the grade item, and "Feedback" to that item's feedback. Moodle matches
 emails case-sensitively, so they are written exactly as the roster gives them.
 Grades are on the assignment's scale (``max_score``: give the grade item that
-maximum); the feedback names the visible checks that failed, never a hidden one.
-The columns are in ``grader/schemas/moodle-grades.schema.json``.
+maximum), never scaled: a student with a check the grader could not run is left out
+and listed as needing a regrade. The feedback names the visible checks that failed,
+never a hidden one. The columns are in ``grader/schemas/moodle-grades.schema.json``.
 """
 
 from __future__ import annotations
@@ -54,16 +55,14 @@ def export_moodle(run: RunResult, roster: Roster, identity: str = "email") -> Ex
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([header, " ".join((run.title or run.assignment).split()), FEEDBACK_HEADER])
-    written, partial, ungradable = [], [], []
+    written, held_back = [], []
     for student, entry in match.matched:
         grade = grade_of(run, student)
         if grade.points is None:
-            ungradable.append(student.student)
+            held_back.append(student.student)
             continue
         points = format_number(grade.points)
-        if grade.partial:
-            partial.append((student.student, grade))
-        writer.writerow([getattr(entry, column), points, feedback_text(student, grade, points)])
+        writer.writerow([getattr(entry, column), points, feedback_text(student, grade)])
         written.append(student.student)
     return Export(
         lms="Moodle",
@@ -71,6 +70,5 @@ def export_moodle(run: RunResult, roster: Roster, identity: str = "email") -> Ex
         written=tuple(written),
         match=match,
         needs=column,
-        partial=tuple(partial),
-        ungradable=tuple(ungradable),
+        held_back=tuple(held_back),
     )

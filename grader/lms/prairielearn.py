@@ -14,7 +14,9 @@ writes ``results/results.json`` once, atomically (schema:
 * the student's file is found by ``grader.submissions``' folder rules:
   ``student/<module>.py`` or ``student/<module>.ipynb``, or one folder down;
 * ``score`` is the student's score over ``max_score`` (both over the checks that
-  count: a check the grader could not run counts neither way), in [0, 1];
+  count), in [0, 1]. A check counts neither way only when the grader could not run it
+  (status ``error``): it fails on the reference solution too, or the grading machine
+  failed. Whatever a student's answer makes the grader raise is a failed check;
 * a submission that cannot be read (no file, a misnamed, binary or empty file, two
   files) is ``gradable: false`` with its reason in ``format_errors``: PrairieLearn
   awards and takes no points and does not use up an attempt. A module that cannot be
@@ -82,7 +84,14 @@ DATA_KEY = ("params", "grader_assignment")
 # PrairieLearn's largest allowed timeout: the default fits the grading inside it.
 DEFAULT_TIMEOUT = 600.0
 HIDDEN_ROW = "Hidden checks"
-NOT_COUNTED = "The grader could not run this check; it counts neither for nor against you."
+# Status "error" is only ever the grader's fault: the check fails on the reference solution
+# too, or the grading machine failed. Anything a student's data makes the grader raise is
+# a failed check, never this.
+NOT_COUNTED = (
+    "The grader could not run this check: it fails on the reference solution too (or the "
+    "grading machine failed), so the fault is the grader's. It counts neither for nor "
+    "against you."
+)
 _NO_LOSS = (
     "This submission was not graded: it costs you no points and no attempt. "
     "Submit again; if this happens again, tell your instructor."
@@ -235,8 +244,8 @@ def _hidden_row(hidden: list[Any]) -> dict[str, Any]:
     lost = len(hidden) - len(counted)
     if lost:
         message += (
-            f" The grader could not run {lost} of them; "
-            f"{'it counts' if lost == 1 else 'they count'} neither for nor against you."
+            f" The grader could not run {lost} of them (a fault of the grader, not of your "
+            f"work); {'it counts' if lost == 1 else 'they count'} neither for nor against you."
         )
     return {
         "name": HIDDEN_ROW,
@@ -510,6 +519,9 @@ def _grade(
         f"Graded: {_points(result.score)} / {_points(result.max_score)} ({result.status}) "
         f"in {result.duration:g} s."
     )
+    for check in result.checks:  # the job log is the instructor's, never the student's
+        if check.internal:
+            log(f"Needs attention, {check.name} (possible grader bug):\n{check.internal.rstrip()}")
     return to_results(result, assignment.title)
 
 

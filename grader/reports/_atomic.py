@@ -13,7 +13,8 @@ __all__ = ["atomic_write_bytes", "atomic_write_text"]
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` as UTF-8 to ``path`` so readers see the old file or the new, never half."""
     # Encoded here, not by a text stream: newline="" semantics, CSV brings its own endings.
-    atomic_write_bytes(path, text.encode("utf-8"))
+    # A lone surrogate that reached a writer becomes "?" rather than losing the file.
+    atomic_write_bytes(path, text.encode("utf-8", "replace"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from grader.reports._atomic import atomic_write_text
-from grader.results import RunResult
+from grader.results import RunResult, clean_text
 
 __all__ = ["write_grades_csv"]
 
@@ -30,7 +30,7 @@ def write_grades_csv(run: RunResult, path: Path) -> None:
         by_function = student.points_by_function(functions)
         writer.writerow(
             [
-                student.student,
+                clean_text(student.student),
                 _number(student.score),
                 _number(student.max_score),
                 *(_number(by_function[name]) for name in functions),

@@ -19,7 +19,7 @@ import jinja2
 
 from grader.checks import figures
 from grader.reports._atomic import atomic_write_text
-from grader.results import CheckResult, RunResult, StudentResult
+from grader.results import CheckResult, RunResult, StudentResult, clean_text
 
 __all__ = [
     "feedback_filename",
@@ -78,7 +78,8 @@ _PROBLEM_TEXT = {
         "The grader ran into a problem",
         (
             "Some checks could not be run because of a problem in the grader, not in your "
-            "code. Those checks do not count against you."
+            "code. Those checks do not count against you, and your submission will be "
+            "graded again."
         ),
     ),
 }
@@ -656,7 +657,8 @@ def render_feedback(run: RunResult, student: StudentResult, templates_dir: Path)
         "feedback.html",
         run=run,
         student=student,
-        page_title=f"{student.student} — {run.title}",
+        page_title=f"{clean_text(student.student)} — {run.title}",
+        student_name=clean_text(student.student),
         score_text=f"{format_points(student.score)} / {format_points(student.max_score)}",
         score_percent=percent,
         status=_status(_STUDENT_STATUS, student.status),
@@ -731,6 +733,16 @@ class _StudentRow:
     error_headline: str
     timeouts: tuple[str, ...]  # the checks that ran out of time
     timeout_text: str
+    # Instructor only: checks failed by an unexpected exception on the student's data
+    # (CheckResult.internal), each with the exception's headline and the full note.
+    internal: tuple[_Internal, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Internal:
+    check: str
+    headline: str
+    text: str
 
 
 def _histogram_counts(scores: list[float], max_score: float, bins: int) -> list[int]:
@@ -866,7 +878,7 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
             )
         rows.append(
             _StudentRow(
-                name=student.student,
+                name=clean_text(student.student),
                 href=f"feedback/{feedback_filename(student.student)}",
                 score=format_points(student.score),
                 score_value=student.score,
@@ -880,6 +892,10 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
                 error_headline=_error_headline(student.error),
                 timeouts=timeouts,
                 timeout_text=timeout_text,
+                internal=tuple(
+                    _Internal(c.name, _error_headline(c.internal), c.internal)
+                    for c in student.needs_attention
+                ),
             )
         )
     return rows
@@ -891,13 +907,15 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
 def _attention_rank(row: _StudentRow) -> int:
     if row.status_key == "error":
         return 0
-    if row.timeouts:
+    if row.internal:  # a failure that may hide a grader bug
         return 1
-    return {"import_error": 2, "invalid": 3}.get(row.status_key, 4)
+    if row.timeouts:
+        return 2
+    return {"import_error": 3, "invalid": 4}.get(row.status_key, 5)
 
 
 def _problems(rows: list[_StudentRow]) -> list[_StudentRow]:
-    flagged = [r for r in rows if r.status_key != "graded" or r.timeouts]
+    flagged = [r for r in rows if r.status_key != "graded" or r.timeouts or r.internal]
     return sorted(flagged, key=_attention_rank)  # stable: by name within a rank
 
 

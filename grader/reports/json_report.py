@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,15 @@ from grader.results import RunResult, StudentResult
 __all__ = ["write_results_json", "write_student_json"]
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _dumps(data: dict[str, Any]) -> str:
-    # ensure_ascii=False keeps names and messages readable; the file is UTF-8.
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # ensure_ascii=False keeps names and messages readable; the file is UTF-8. A lone
+    # surrogate (a student folder whose name is not UTF-8; messages are cleaned before)
+    # cannot be UTF-8, so it is written as its JSON escape and reads back the same.
+    text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def write_results_json(run: RunResult, path: Path) -> None:
