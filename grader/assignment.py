@@ -52,6 +52,8 @@ __all__ = [
     "check_functions",
     "load_assignment",
     "load_bundle",
+    "secret_checks",
+    "unguarded_functions",
 ]
 
 VISIBILITIES = ("visible", "hidden")
@@ -195,6 +197,51 @@ def check_functions(path: Path) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         and node.name.startswith("test_")
     ]
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    """The names a function calls: ``f(...)`` and ``module.f(...)`` both give ``f``."""
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            if isinstance(child.func, ast.Name):
+                names.add(child.func.id)
+            elif isinstance(child.func, ast.Attribute):
+                names.add(child.func.attr)
+    return names
+
+
+def secret_checks(assignment: Assignment) -> set[str]:
+    """The hidden checks that draw their inputs from the course secret: their test
+    function calls ``secret_rng``, itself or through functions of its own file (read
+    statically: nothing is imported or run)."""
+    hidden = {c.name for c in assignment.checks if c.visibility == "hidden"}
+    found: set[str] = set()
+    for path in assignment.check_files():
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError):
+            continue  # check_functions reports an unreadable file
+        calls = {
+            node.name: _called_names(node)
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        drawing = {"secret_rng"}
+        while True:  # every function that reaches secret_rng, however deep
+            more = {name for name, called in calls.items() if called & drawing} - drawing
+            if not more:
+                break
+            drawing |= more
+        found |= hidden & drawing
+    return found
+
+
+def unguarded_functions(assignment: Assignment) -> list[str]:
+    """The graded functions none of whose checks is hidden on secret inputs: a student
+    could pass all their checks by hard-coding the answers visible checks print."""
+    guarded = {c.function for c in assignment.checks if c.name in secret_checks(assignment)}
+    return [f for f in assignment.functions if f not in guarded]
 
 
 def check_file_visibility(files: list[Path], checks: tuple[CheckSpec, ...]) -> dict[Path, str]:

@@ -10,7 +10,8 @@ with the reference's recorded answers, so students can check their work themselv
     DIR/checks/test_*.py         the check files that hold only visible checks
     DIR/checks/answers.json      the reference's answers to those checks' calls
 
-Nothing else goes out: no reference solution, no hidden check or its name. A release is
+Nothing else goes out: no reference solution, no hidden check or its name, never the
+course secret hidden checks draw their inputs from. A release is
 deterministic (the same assignment gives byte-identical files). ``scan_release`` looks
 for what must never be in one.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import ANSWERS_FILE, Assignment, check_file_visibility
+from grader.checks.secret import SECRET_FILE, course_secret
 from grader.errors import AssignmentError, UsageError
 
 __all__ = [
@@ -374,7 +376,8 @@ def reference_lines(path: Path) -> list[ReferenceLine]:
 
 def scan_release(directory: Path, assignment: Assignment) -> list[str]:
     """What in ``directory`` (a release) must not be there: a line of the reference's
-    function bodies, or a hidden check's name or file name. Empty when clean.
+    function bodies, a hidden check's name or file name, or the course secret (its file,
+    or its text anywhere). Empty when clean.
 
     Reference lines the stub's own docstrings spell out (a recipe a function must follow
     exactly, such as ``keras.utils.set_random_seed(seed)``) are the assignment's
@@ -398,9 +401,16 @@ def scan_release(directory: Path, assignment: Assignment) -> list[str]:
         for name in sorted(hidden)
     }
     reference_name = assignment.reference.name
+    course = _course_secret()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
+        if path.name == SECRET_FILE or (course is not None and course in text):
+            # Never the secret itself in the report: it goes to a terminal and CI logs.
+            problems.append(
+                f"{relative} holds the course secret: hidden checks' inputs are drawn from "
+                "it, so students must never see it."
+            )
         for name, pattern in patterns.items():
             if pattern.search(relative) or pattern.search(text):
                 problems.append(f"{relative} names the hidden {hidden[name]} {name}.")
@@ -415,6 +425,14 @@ def scan_release(directory: Path, assignment: Assignment) -> list[str]:
                         f"{reference_name}: {ref.text}"
                     )
     return problems
+
+
+def _course_secret() -> str | None:
+    """The course secret's text, or None when there is none (nothing to leak then)."""
+    try:
+        return course_secret().decode("utf-8")
+    except AssignmentError:
+        return None
 
 
 def _stub_docstring_keys(stub: Path) -> list[str]:

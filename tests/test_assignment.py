@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from grader.assignment import available_assignments, load_assignment, load_bundle
+from grader.assignment import (
+    available_assignments,
+    load_assignment,
+    load_bundle,
+    secret_checks,
+    unguarded_functions,
+)
 from grader.cli import check_consistency
 from grader.errors import AssignmentError, UsageError
 from grader.sandbox.client import Limits
@@ -316,9 +324,61 @@ def test_visible_keeps_the_visible_checks_and_the_files_holding_them(tmp_path):
     assert visible.visible() == visible
 
 
-def test_every_regularization_check_file_is_visible():
+def test_every_regularization_check_file_but_the_hidden_one_is_visible():
     assignment = load_assignment("regularization")
-    assert assignment.visible().check_files() == assignment.check_files()
+    hidden = assignment.directory / "test_hidden_regularization.py"
+    assert assignment.visible().check_files() == [
+        p for p in assignment.check_files() if p != hidden
+    ]
+    assert {c.name for c in assignment.checks if c.visibility == "hidden"} == {
+        "test_hidden_" + f for f in assignment.functions
+    }
+
+
+@pytest.mark.parametrize("name", ["regularization", "dropout"])
+def test_every_graded_function_has_a_hidden_check_on_secret_inputs(name):
+    assignment = load_assignment(name)
+    assert unguarded_functions(assignment) == []
+    hidden = {c.name for c in assignment.checks if c.visibility == "hidden"}
+    assert secret_checks(assignment) == hidden
+
+
+SECRET_TESTS = """
+from grader.checks.secret import secret_rng
+from grader.checks import secret
+
+
+def _inputs():
+    return _deeper()
+
+
+def _deeper():
+    return secret.secret_rng("test_second_hidden").integers(10)
+
+
+def test_second_hidden(submission):
+    assert _inputs() >= 0
+"""
+
+
+def test_a_hidden_check_reaching_secret_rng_through_helpers_guards_its_function(tmp_path):
+    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS, hidden_tests=SECRET_TESTS)
+    assignment = load_assignment("dropout", root=tmp_path)
+    assert secret_checks(assignment) == {"test_second_hidden"}
+    assert unguarded_functions(assignment) == ["first"]  # visible checks guard nothing
+
+
+def test_hidden_checks_on_fixed_inputs_or_visible_ones_on_secret_inputs_guard_nothing(tmp_path):
+    visible = (
+        GOOD_TESTS
+        + "\nfrom grader.checks.secret import secret_rng\n\n\n"
+        + ("def test_other(submission):\n    secret_rng('test_other')\n")
+    )
+    toml = GOOD_TOML + '\n[checks.test_other]\nfunction = "first"\npoints = 1\n'
+    write_assignment(tmp_path, toml, tests=visible)
+    assignment = load_assignment("dropout", root=tmp_path)
+    assert secret_checks(assignment) == set()
+    assert unguarded_functions(assignment) == ["first", "second"]
 
 
 def _bundle(tmp_path: Path, answers: str | None) -> Path:
@@ -353,3 +413,59 @@ def test_a_checks_folder_without_usable_answers_is_an_assignment_error(tmp_path,
 def test_a_folder_without_assignment_toml_is_not_a_checks_folder(tmp_path):
     with pytest.raises(UsageError, match=r"holds no assignment\.toml"):
         load_bundle(tmp_path)
+
+
+# -- hidden checks on secret inputs ---------------------------------------------------------
+
+
+def _hidden_checks(name: str) -> Any:
+    path = Path(__file__).resolve().parents[1] / "assignments" / name / f"test_hidden_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hidden_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hidden_checks_draw_other_inputs_per_secret_and_never_print_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from grader.checks.secret import SECRET_ENV, secret_rng
+    from grader.errors import CheckFailed
+    from grader.modules import ReferenceModule, reference_for
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "reference" / "regularization.py").read_text(encoding="utf-8")
+    wrong = tmp_path / "regularization.py"  # l2_dense ignores l2; penalty reads one layer
+    wrong.write_text(
+        source.replace(
+            "kernel_regularizer=keras.regularizers.L2(l2)\n",
+            "kernel_regularizer=keras.regularizers.L2(0.01)\n",
+        ).replace("in _layers(model):", "in list(_layers(model))[:1]:"),
+        encoding="utf-8",
+    )
+    hidden = _hidden_checks("regularization")
+    reference = reference_for(root / "reference" / "regularization.py", "regularization").proxy
+    student = ReferenceModule(wrong, "regularization").proxy
+    drawn = []
+    for secret in ("first-test-course-secret-0123", "second-test-course-secret-4567"):
+        monkeypatch.setenv(SECRET_ENV, secret)
+        rng = secret_rng("test_hidden_l2_dense")
+        units, activation = hidden._units(rng, 2, 128, 64), str(rng.choice(hidden.ACTIVATIONS))
+        strength = hidden._strength(rng, 0.01)
+        drawn.append((units, activation, strength))
+        for check in (hidden.test_hidden_l2_dense, hidden.test_hidden_penalty):
+            check(reference, reference)  # the reference passes its own hidden checks
+        with pytest.raises(CheckFailed) as info:
+            hidden.test_hidden_l2_dense(student, reference)
+        message = str(info.value)
+        assert "on the grader's hidden inputs" in message
+        assert "another kernel regularizer (kind or strength)" in message
+        assert f"{strength:.6g}" not in message and str(units) not in message
+        with pytest.raises(CheckFailed) as info:
+            hidden.test_hidden_penalty(student, reference)
+        model, _, _ = hidden._model(secret_rng("test_hidden_penalty"))
+        answer = float(reference.penalty(model))
+        assert f"{answer:.6g}" not in str(info.value) and f"{answer:.4g}" not in str(info.value)
+        assert secret not in str(info.value)
+    assert drawn[0] != drawn[1]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from regularization_checks import MAX_SCORE
 
 from grader import submissions as submissions_module
 from grader.errors import UsageError
@@ -697,7 +698,7 @@ def test_a_class_full_of_bad_input_is_graded_end_to_end(graded_bad_class):
     for name in ("alice", "zoe"):
         record = students[name]
         assert record["status"] == "graded", record.get("error")
-        assert (record["score"], record["max_score"]) == (30, 30)
+        assert (record["score"], record["max_score"]) == (MAX_SCORE, MAX_SCORE)
     assert students["zoe"]["source"] == "zoe/regularization.py"
     for name, (status, message) in expected.items():
         record = students[name]

@@ -42,6 +42,7 @@ POINTS = {
     "test_dropout_model_compiled": 1,
     "test_dropout_inactive_at_inference": 2,
     "test_dropout_shrinks_gap": 3,
+    "test_hidden_dropout_model": 1,
     "test_early_stopping_monitor": 1,
     "test_early_stopping_patience": 1,
     "test_early_stopping_restores_best": 1,
@@ -50,7 +51,11 @@ POINTS = {
     "test_train_with_dropout_matches_reference": 2,
     "test_hidden_train_with_dropout_other_run": 2,
 }
-HIDDEN = {"test_hidden_early_stopping_other_settings", "test_hidden_train_with_dropout_other_run"}
+HIDDEN = {
+    "test_hidden_dropout_model",
+    "test_hidden_early_stopping_other_settings",
+    "test_hidden_train_with_dropout_other_run",
+}
 EVERY_CHECK = set(POINTS)
 TRAIN_RUNS = {
     "test_train_with_dropout_matches_reference",
@@ -59,29 +64,44 @@ TRAIN_RUNS = {
 CALLBACK = {name for name in POINTS if "early_stopping" in name}
 TRAIN = {name for name in POINTS if "train_with_dropout" in name}
 
-# student -> (status, the checks that must fail; every other check must pass)
+# student -> (status, the checks that must fail; every other check must pass). The hidden
+# checks draw their inputs from the course secret, away from every default: they see each
+# ignored argument and each setting the contract fixes, whatever the secret.
+HIDDEN_MODEL = "test_hidden_dropout_model"
+HIDDEN_CALLBACK = "test_hidden_early_stopping_other_settings"
 EXPECTED: dict[str, tuple[str, set[str]]] = {
     "alice": ("graded", set()),
     "bob": ("graded", set()),
-    "carol": ("graded", {"test_dropout_model_structure", "test_dropout_shrinks_gap"} | TRAIN_RUNS),
-    "dave": ("graded", {"test_dropout_model_rate"} | TRAIN_RUNS),
-    "erin": ("graded", {"test_dropout_model_structure", "test_dropout_shrinks_gap"} | TRAIN_RUNS),
-    "frank": ("graded", {"test_early_stopping_restores_best"} | TRAIN_RUNS),
-    "grace": ("graded", {"test_early_stopping_monitor"} | TRAIN_RUNS),
+    "carol": (
+        "graded",
+        {"test_dropout_model_structure", "test_dropout_shrinks_gap", HIDDEN_MODEL} | TRAIN_RUNS,
+    ),
+    "dave": ("graded", {"test_dropout_model_rate", HIDDEN_MODEL} | TRAIN_RUNS),
+    "erin": (
+        "graded",
+        {"test_dropout_model_structure", "test_dropout_shrinks_gap", HIDDEN_MODEL} | TRAIN_RUNS,
+    ),
+    "frank": ("graded", {"test_early_stopping_restores_best", HIDDEN_CALLBACK} | TRAIN_RUNS),
+    "grace": ("graded", {"test_early_stopping_monitor", HIDDEN_CALLBACK} | TRAIN_RUNS),
     "heidi": ("graded", {"test_dropout_inactive_at_inference"}),
     "ivan": ("import_error", EVERY_CHECK),
     "judy": ("graded", CALLBACK | TRAIN),
     "mallory": (
         "graded",
-        {"test_early_stopping_patience", "test_hidden_train_with_dropout_other_run"},
+        {
+            "test_early_stopping_patience",
+            HIDDEN_CALLBACK,
+            "test_hidden_train_with_dropout_other_run",
+        },
     ),
     # What `grader validate dropout` demands of the reference and the stub.
     "reference": ("graded", set()),
     "stub": ("graded", EVERY_CHECK),
 }
-SCORES = {"alice": 20, "bob": 20, "carol": 11, "dave": 14, "erin": 11, "frank": 15}
-SCORES |= {"grace": 15, "heidi": 18, "ivan": 0, "judy": 11, "mallory": 17}
-SCORES |= {"reference": 20, "stub": 0}
+SCORES = {"alice": 21, "bob": 21, "carol": 11, "dave": 14, "erin": 11, "frank": 15}
+SCORES |= {"grace": 15, "heidi": 19, "ivan": 0, "judy": 12, "mallory": 17}
+SCORES |= {"reference": 21, "stub": 0}
+MAX_SCORE = sum(POINTS.values())
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +166,9 @@ def test_each_mistake_costs_exactly_its_checks(results, student):
         c["name"]: c["message"] for c in record["checks"] if verdicts[c["name"]] != "passed"
     }
     assert verdicts == expected, messages
+    assert record["score"] == MAX_SCORE - sum(POINTS[name] for name in failing)
     assert record["score"] == SCORES[student]
-    assert record["max_score"] == 20
+    assert record["max_score"] == MAX_SCORE
 
 
 def test_messages_explain_the_mistake(results):

@@ -2,7 +2,7 @@
 
 The principle under test: the grade comes only from checks run in the trusted grading
 process on data the worker returned. Each payload in ``tests/hostile/`` is appended to
-alice's correct solution (30/30), so a hostile student can only lose the checks its payload
+alice's correct solution (full marks), so a hostile student can only lose the checks its payload
 legitimately breaks; ``EXPECTED`` states the exact score of each and why. Besides the score,
 each test checks that the harm the payload attempts did not happen: no forged file in the
 output or submissions folder, no surviving process, no connection, no file read or
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from regularization_checks import CHECKS, EVERY_CHECK, POINTS
+from regularization_checks import CHECKS, EVERY_CHECK, MAX_SCORE, POINTS
 
 from grader.checks.models import rebuild
 from grader.errors import CheckFailed, StudentError
@@ -69,7 +69,7 @@ def broken(*functions: str, status: str = "failed") -> dict[str, str]:
 
 
 def score_without(*functions: str) -> float:
-    return 30.0 - sum(POINTS[f] for f in functions)
+    return MAX_SCORE - sum(POINTS[f] for f in functions)
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ class Expected:
 IMPORT_FAILS = Expected(0.0, "import_error", broken(*CHECKS))
 EXPECTED: dict[str, Expected] = {
     # The classmate every attack aims at: alice untouched.
-    VICTIM: Expected(30.0, "graded", {}),
+    VICTIM: Expected(MAX_SCORE, "graded", {}),
     # Forged result files land in the sandbox's scratch or nowhere.
-    "fake_files": Expected(30.0, "graded", {}),
+    "fake_files": Expected(MAX_SCORE, "graded", {}),
     # The reference and the secret are unreadable: l2_dense and l1_dense take their
     # "blocked" path and raise (a successful read would answer correctly: 30).
     "read_reference": Expected(
@@ -93,10 +93,14 @@ EXPECTED: dict[str, Expected] = {
     # Patched grader and pytest stay in the worker. penalty() answers 0.0, right only for the
     # unregularized model; l1_dense() attaches L2.
     "patch_grader": Expected(
-        score_without("l1_dense") - 4,
+        score_without("l1_dense") - 5,
         "graded",
         broken("l1_dense")
-        | {"test_penalty_single_layer": "failed", "test_penalty_several_layers": "failed"},
+        | {
+            "test_penalty_single_layer": "failed",
+            "test_penalty_several_layers": "failed",
+            "test_hidden_penalty": "failed",
+        },
     ),
     # Patched math/numpy/TensorFlow comparisons and Keras's evaluate() stay in the worker:
     # doubled factors fail; the build_model checks, which evaluate in the grading process,
@@ -125,9 +129,9 @@ EXPECTED: dict[str, Expected] = {
         score_without("compare"), "graded", broken("compare", status="timeout")
     ),
     # The orphans die with the worker; the module itself is alice.
-    "orphans": Expected(30.0, "graded", {}),
+    "orphans": Expected(MAX_SCORE, "graded", {}),
     # Output is truncated, never read.
-    "print_flood": Expected(30.0, "graded", {}),
+    "print_flood": Expected(MAX_SCORE, "graded", {}),
     # Out of memory while importing: the worker, not the grading process.
     "memory_import": IMPORT_FAILS,
     # Out of memory in compare(): only compare's checks.
@@ -135,7 +139,7 @@ EXPECTED: dict[str, Expected] = {
     # No connection: l2_dense raises its "blocked" error (connected, it would answer: 30).
     "network": Expected(score_without("l2_dense"), "graded", broken("l2_dense")),
     # The attacks on the classmate fail; the module itself is alice.
-    "classmate": Expected(30.0, "graded", {}),
+    "classmate": Expected(MAX_SCORE, "graded", {}),
     # The forged reply is judged as penalty's answer (a dict, not a number).
     "forge_reply": Expected(score_without("penalty"), "graded", broken("penalty")),
     # Printed verdicts are ignored; l2_dense attaches L1.
@@ -160,7 +164,7 @@ EXPECTED: dict[str, Expected] = {
     "symlink_file": Expected(score_without("l2_dense"), "graded", broken("l2_dense")),
     "symlink_dir": Expected(score_without("l2_dense"), "graded", broken("l2_dense")),
     # Nothing can be left behind; the module itself is alice.
-    "persistent_tamper": Expected(30.0, "graded", {}),
+    "persistent_tamper": Expected(MAX_SCORE, "graded", {}),
     # An unbuilt model cannot be inspected: every build_model check fails (none errors).
     # compare() trains it in the worker, where fit() builds it, and passes.
     "unbuilt_model": Expected(score_without("build_model"), "graded", broken("build_model")),
@@ -454,7 +458,7 @@ def assert_expected(run: Run, name: str) -> dict[str, Any]:
     }
     messages = {c["name"]: c["message"][:300] for c in result["checks"] if c["name"] in wrong}
     assert not wrong, f"{name}: (got, expected) {wrong}\n{messages}\n{result['error']}"
-    assert (result["score"], result["max_score"]) == (expected.score, 30.0), result["error"]
+    assert (result["score"], result["max_score"]) == (expected.score, MAX_SCORE), result["error"]
     assert result["status"] == expected.status, result["error"]
     return result
 
@@ -532,7 +536,7 @@ def test_fake_result_files_appear_nowhere(run):
 
 def test_the_reference_the_checks_and_outside_files_are_unreadable(run):
     assert_expected(run, "read_reference")
-    (default, _) = messages(run, "read_reference", "l2_dense")
+    default = messages(run, "read_reference", "l2_dense")[0]
     assert "HOSTILE-BLOCKED reference" in default
     assert "'READ'" not in default  # not one of the paths could be read
     for name in ("reference/regularization.py", "test_gap.py", "assignment.toml"):

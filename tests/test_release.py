@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from grader.assignment import load_assignment, load_bundle
+from grader.checks.secret import SECRET_ENV, course_secret
 from grader.paths import project_root
 from grader.release import LeakError, scan_release, write_release
 
@@ -89,7 +90,13 @@ def test_release_layout(released: Path):
         assert files[f"checks/{name}"] == (STUB.parent / name).read_bytes()
     toml = tomllib.loads(files["checks/assignment.toml"].decode())
     original = tomllib.loads((STUB.parent / "assignment.toml").read_text(encoding="utf-8"))
-    assert toml == original  # every regularization check is visible
+    hidden = {k for k, v in original["checks"].items() if v["visibility"] == "hidden"}
+    assert len(hidden) == 8  # one per graded function, all in test_hidden_regularization.py
+    original["checks"] = {k: v for k, v in original["checks"].items() if k not in hidden}
+    assert toml == original
+    # Hidden checks draw their inputs from the course secret: it never goes out.
+    secret = course_secret()
+    assert not [name for name, data in files.items() if secret in data]
     bundle = load_bundle(released / "checks")  # what `grader check` reads
     assert (bundle.name, bundle.max_score, len(bundle.checks)) == ("regularization", 30, 20)
     readme = files["README.md"].decode()
@@ -274,3 +281,50 @@ def test_scan_release_catches_leaks(tiny: tuple[Path, Path], tmp_path: Path):
     finally:
         (root / "assignments" / "tiny" / "tiny.py").write_text(TINY_STUB)
     assert not (tmp_path / "refused").exists()
+
+
+def test_scan_release_refuses_the_course_secret_without_printing_it(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root, out = tiny
+    assignment = load_assignment("tiny", root)
+    secret = "tiny-course-secret-0123456789abcdef"
+    monkeypatch.setenv(SECRET_ENV, secret)
+    assert scan_release(out, assignment) == []
+    leaky = tmp_path / "leaky"
+    shutil.copytree(out, leaky)
+    (leaky / "README.md").write_text(f"Seed: {secret}\n")
+    (leaky / "checks" / "course-secret").write_text("anything\n")
+    problems = scan_release(leaky, assignment)
+    assert problems == [
+        "README.md holds the course secret: hidden checks' inputs are drawn from it, so "
+        "students must never see it.",
+        "checks/course-secret holds the course secret: hidden checks' inputs are drawn "
+        "from it, so students must never see it.",
+    ]
+    assert secret not in "".join(problems)
+    monkeypatch.delenv(SECRET_ENV)  # no secret at all (tiny has no file): nothing to find
+    assert len(scan_release(leaky, assignment)) == 1  # the file, by its name
+
+
+def test_the_gradescope_autograder_carries_the_course_secret_for_its_hidden_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import zipfile
+
+    from grader.errors import UsageError
+    from grader.lms.gradescope import build_autograder
+
+    secret = "gradescope-test-course-secret-0123"
+    monkeypatch.setenv(SECRET_ENV, secret)
+    names = build_autograder(load_assignment("dropout"), tmp_path / "autograder.zip")
+    assert "course-secret" in names  # at the source copy's root: GRADER_ROOT there
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
+        assert archive.read("course-secret").decode() == secret + "\n"
+        others = [archive.read(n) for n in archive.namelist() if n != "course-secret"]
+    assert not [data for data in others if secret.encode() in data]
+    # Hidden checks that draw from a secret nobody set: refused before anything is written.
+    monkeypatch.setenv(SECRET_ENV, "short")
+    with pytest.raises(UsageError, match="too short"):
+        build_autograder(load_assignment("dropout"), tmp_path / "refused.zip")
+    assert not (tmp_path / "refused.zip").exists()

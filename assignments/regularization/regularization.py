@@ -264,6 +264,9 @@ def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
     (default ``hidden_units``, ``input_dim`` taken from ``x_train.shape[1]``,
     Keras's default batch size of 32 with shuffling; pass no other arguments
     to ``fit``), so that your numbers reproduce the reference solution's.
+    The grader calls ``compare`` with one-feature data, as in the sample
+    below, where ``build_model(regularizer)`` (``input_dim`` left at its
+    default of 1) is the same model: either way is fine.
 
     Return ``{"no_reg": gap_without, "l2": gap_with_l2}`` with both values as
     Python floats.  On small, noisy data sets the L2 model usually shows the
