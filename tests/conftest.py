@@ -13,6 +13,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # run alone while the other test processes sit idle.
 _LONGEST = (
     "test_hostile.py",
+    "test_integrity.py",
     "test_dropout.py",
     "test_examples.py",
     "test_benchmark.py",

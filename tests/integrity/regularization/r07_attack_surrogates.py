@@ -1,0 +1,119 @@
+"""Lone surrogates, NUL and ANSI escapes in what crosses: a raised message, a returned
+string, an exception class's name, a dict key, and the printed output (also bytes that are
+not UTF-8). l1_dense, l1_l2_dense, penalty and validation_gap are wrong; compare uses its
+own correct gap."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def l2_dense(units, l2=0.01, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L2(l2)
+    )
+
+
+def l1_dense(units, l1=0.005, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L1(l1)
+    )
+
+
+def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L1L2(l1=l1, l2=l2)
+    )
+
+
+def build_model(regularizer=None, hidden_units=64, input_dim=1):
+    model = keras.Sequential(
+        [
+            keras.Input((input_dim,)),
+            keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def penalty(model):
+    total = 0.0
+    for layer in model.layers:
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is None:
+            continue
+        config = reg.get_config()
+        w = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
+        total += config.get("l1", 0.0) * np.sum(np.abs(w))
+        total += config.get("l2", 0.0) * np.sum(np.square(w))
+    return float(total)
+
+
+def regularized_loss(model, x, y):
+    y_pred = model(tf.convert_to_tensor(x, dtype=tf.float32))
+    y = tf.reshape(tf.cast(y, tf.float32), tf.shape(y_pred))
+    loss = tf.reduce_mean(tf.square(y - y_pred))
+    if model.losses:
+        loss = loss + tf.add_n(model.losses)
+    return loss
+
+
+def _mse(model, x, y):
+    y_pred = keras.ops.convert_to_numpy(model(np.asarray(x, dtype=np.float32)))
+    y = np.asarray(y, dtype=np.float32).reshape(y_pred.shape)
+    return float(np.mean(np.square(y - y_pred)))
+
+
+def validation_gap(model, x_train, y_train, x_val, y_val):
+    return _mse(model, x_val, y_val) - _mse(model, x_train, y_train)
+
+
+def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
+    gaps = {}
+    for name, reg in [("no_reg", None), ("l2", keras.regularizers.L2(l2))]:
+        keras.utils.set_random_seed(seed)
+        model = build_model(reg, input_dim=x_train.shape[1])
+        model.fit(x_train, y_train, epochs=epochs, verbose=0)
+        gaps[name] = validation_gap(model, x_train, y_train, x_val, y_val)
+    return gaps
+
+
+# ---- attack_surrogates ----
+import os as _os
+import sys as _sys
+
+try:
+    print("\x1b[1mBOLD\x1b[0m \x00 NUL \x1b[31mred\x1b[0m \x07 bell")
+    _sys.stdout.flush()
+    _os.write(1, b"not utf-8: \xff\xfe \xed\xa0\x80 \x00\n")
+    _os.write(2, b"stderr: \xc3\x28 \x1b]0;title\x07\n")
+except OSError:
+    pass
+
+
+def l1_dense(units, l1=0.005, activation="relu"):
+    raise ValueError("lone \ud800 surrogate, NUL \x00, ANSI \x1b[1mbold\x1b[0m and \udcff")
+
+
+def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
+    return "\ud800\x00\x1b[1m\udfff"
+
+
+def penalty(model):
+    raise type("Penalty\ud800Error\x1b[1m", (Exception,), {})("\x00\ud834")
+
+
+def validation_gap(model, x_train, y_train, x_val, y_val):
+    return {"\ud800\x1b[1m": 1.0, "gap\x00": "\udcff"}
+
+
+def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
+    gaps = {}
+    for name, reg in [("no_reg", None), ("l2", keras.regularizers.L2(l2))]:
+        keras.utils.set_random_seed(seed)
+        model = build_model(reg, input_dim=x_train.shape[1])
+        model.fit(x_train, y_train, epochs=epochs, verbose=0)
+        gaps[name] = _mse(model, x_val, y_val) - _mse(model, x_train, y_train)
+    return gaps

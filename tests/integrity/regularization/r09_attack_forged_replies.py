@@ -1,0 +1,146 @@
+"""A patched worker: every function but build_model writes a malformed reply into the
+reply pipe in place of its answer (see tests/hostile/forge_reply.py for the mechanism).
+Each of those functions is wrong; build_model is right."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def l2_dense(units, l2=0.01, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L2(l2)
+    )
+
+
+def l1_dense(units, l1=0.005, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L1(l1)
+    )
+
+
+def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
+    return keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=keras.regularizers.L1L2(l1=l1, l2=l2)
+    )
+
+
+def build_model(regularizer=None, hidden_units=64, input_dim=1):
+    model = keras.Sequential(
+        [
+            keras.Input((input_dim,)),
+            keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def penalty(model):
+    total = 0.0
+    for layer in model.layers:
+        reg = getattr(layer, "kernel_regularizer", None)
+        if reg is None:
+            continue
+        config = reg.get_config()
+        w = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
+        total += config.get("l1", 0.0) * np.sum(np.abs(w))
+        total += config.get("l2", 0.0) * np.sum(np.square(w))
+    return float(total)
+
+
+def regularized_loss(model, x, y):
+    y_pred = model(tf.convert_to_tensor(x, dtype=tf.float32))
+    y = tf.reshape(tf.cast(y, tf.float32), tf.shape(y_pred))
+    loss = tf.reduce_mean(tf.square(y - y_pred))
+    if model.losses:
+        loss = loss + tf.add_n(model.losses)
+    return loss
+
+
+def _mse(model, x, y):
+    y_pred = keras.ops.convert_to_numpy(model(np.asarray(x, dtype=np.float32)))
+    y = np.asarray(y, dtype=np.float32).reshape(y_pred.shape)
+    return float(np.mean(np.square(y - y_pred)))
+
+
+def validation_gap(model, x_train, y_train, x_val, y_val):
+    return _mse(model, x_val, y_val) - _mse(model, x_train, y_train)
+
+
+def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
+    gaps = {}
+    for name, reg in [("no_reg", None), ("l2", keras.regularizers.L2(l2))]:
+        keras.utils.set_random_seed(seed)
+        model = build_model(reg, input_dim=x_train.shape[1])
+        model.fit(x_train, y_train, epochs=epochs, verbose=0)
+        gaps[name] = validation_gap(model, x_train, y_train, x_val, y_val)
+    return gaps
+
+
+# ---- attack_forged_replies ----
+import json as _json
+import os as _os
+import sys as _sys
+
+import grader.sandbox.wire as _wire
+
+
+def _forge(body):
+    """Write ``body`` (bytes) into the reply pipe as this call's reply, and drop the genuine
+    reply the worker sends next, so that the grader reads only the forged one."""
+    _os.write(int(_sys.argv[2]), len(body).to_bytes(4, "big") + body)
+    genuine = _wire.write_message
+
+    def drop_once(stream, message):
+        _wire.write_message = genuine
+
+    _wire.write_message = drop_once
+
+
+def _forge_json(reply):
+    _forge(_json.dumps(reply).encode())
+
+
+def l2_dense(units, l2=0.01, activation="relu"):
+    _forge_json([1, 2, {"ok": True}])  # not an object
+
+
+def l1_dense(units, l1=0.005, activation="relu"):
+    _forge_json({"ok": True})  # no value
+
+
+def l1_l2_dense(units, l1=0.001, l2=0.001, activation="relu"):
+    _forge(b'{"ok": false, "error": "boom \\ud800 \\u0000 \\u001b[1m"}')  # error not an object
+
+
+def penalty(model):
+    _forge_json({"ok": False, "error": {"kind": 5, "type": ["x"], "message": {"a": 1}, "traceback": None}})
+
+
+def regularized_loss(model, x, y):
+    _forge(b"\xff\xfe{\"ok\": true}")  # not UTF-8
+
+
+def validation_gap(model, x_train, y_train, x_val, y_val):
+    # An array whose data is not base64, and a value with two tags.
+    _forge_json({"ok": True, "value": {"$nd": {"dtype": "float64", "shape": [1], "data": "!!"}}, "gradients": None})
+
+
+_calls = []
+
+
+def compare(x_train, y_train, x_val, y_val, l2=0.01, epochs=50, seed=0):
+    _calls.append(1)
+    if len(_calls) == 1:
+        # A header announcing more than the grader reads, then a short body.
+        _os.write(int(_sys.argv[2]), (200 * 1024 * 1024).to_bytes(4, "big") + b"{}")
+    else:
+        _forge_json({"ok": True, "value": {"$dict": {"no_reg": {"$tuple": "x"}, "l2": {"$keras": 1}}}, "gradients": [None]})
+    genuine = _wire.write_message
+
+    def drop_once(stream, message):
+        _wire.write_message = genuine
+
+    _wire.write_message = drop_once
