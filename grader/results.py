@@ -6,9 +6,10 @@ shape written to ``results.json``; ``from_dict`` reads it back (resume, exporter
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from grader.sandbox.wire import clean_chars
 
 __all__ = [
     "CHECK_STATUSES",
@@ -22,26 +23,12 @@ __all__ = [
     "clean_text",
 ]
 
-# A terminal's escape sequences (colours, cursor moves), then every control character but
-# tab and newline (C0, DEL, C1), then lone surrogates: none of them can be written as UTF-8
-# or shown in a page, and all of them can arrive from a student's code.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
 
 def clean_text(text: str) -> str:
-    """``text`` as every report can write it: terminal escapes and control characters
-    (tab and newline excepted) removed, line endings made ``\\n``, lone surrogates
-    replaced by U+FFFD. Idempotent; the one sanitiser every writer shares."""
-    if not isinstance(text, str):
-        text = str(text)
-    if text.isascii() and text.isprintable():
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ANSI.sub("", text)
-    text = _CONTROL.sub("", text)
-    return _SURROGATE.sub("\ufffd", text)
+    """``text`` as every report can write it (``grader.sandbox.wire.clean_chars``: the
+    sanitiser the worker's client applies to everything a worker sends, here again for
+    every writer, whatever a result's strings came from)."""
+    return clean_chars(text if isinstance(text, str) else str(text))
 
 
 def clean_data(value: Any) -> Any:

@@ -44,6 +44,7 @@ __all__ = [
     "KerasObject",
     "TensorValue",
     "WireError",
+    "clean_chars",
     "clean_text",
     "decode",
     "dumps",
@@ -147,6 +148,25 @@ def _drop_scratch(text: str) -> str:
     return "".join(parts)
 
 
+def clean_chars(text: str) -> str:
+    """``text`` that any report can hold and any reader sees as it is: no ANSI escapes,
+    lone surrogates (U+FFFD instead) or control characters but newline and tab; a line
+    rewritten with carriage returns, like a progress bar, keeps what a terminal would show
+    last. Idempotent."""
+    if text.isascii() and text.isprintable():
+        return text
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        text = "\n".join(
+            next((part for part in reversed(line.split("\r")) if part), "")
+            for line in text.split("\n")
+        )
+    return _CONTROL.sub("", text)
+
+
 def clean_text(text: str, *, limit: int | None = None) -> str:
     """``text`` from a worker as a student may see it and any report can hold it: no
     ANSI escapes, lone surrogates or control characters (but newline and tab; a line
@@ -157,17 +177,7 @@ def clean_text(text: str, *, limit: int | None = None) -> str:
         return ""
     if limit is not None:  # cleaning costs time: never on more than can be shown
         text = text[: 4 * limit + 1000]
-    if _SURROGATE.search(text):
-        text = _SURROGATE.sub("\ufffd", text)
-    text = _ANSI.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        text = "\n".join(
-            next((part for part in reversed(line.split("\r")) if part), "")
-            for line in text.split("\n")
-        )
-    text = _CONTROL.sub("", text)
-    text = _drop_scratch(text)
+    text = _drop_scratch(clean_chars(text))
     for folder, shown in _machine_paths():
         if folder in text:
             text = text.replace(folder, shown)
