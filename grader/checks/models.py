@@ -43,7 +43,6 @@ __all__ = [
     "dense_summary",
     "describe_factors",
     "describe_layer",
-    "estimated_parameters",
     "expect_compiled",
     "expect_input_dim",
     "layer_summary",
@@ -71,11 +70,9 @@ _FORBIDDEN_CLASSES = frozenset(["Lambda", "TFSMLayer", "__lambda__"])
 _MAX_UNITS = 100_000
 # The models the grader rebuilds are the course's: thousands of parameters. A model that
 # comes from a student and is much bigger would cost the grading process its memory to
-# rebuild and its time to train (no time limit runs there), so it is refused: estimated
-# from the config before Keras allocates anything, and counted once it is built.
+# rebuild and its time to train (no time limit runs there), so it is refused: counted
+# from the grader's spec of it before Keras allocates anything.
 MAX_REBUILT_PARAMETERS = 1_000_000
-_SIZE_KEYS = ("units", "filters", "input_dim", "output_dim")
-_SHAPE_KEYS = ("batch_shape", "input_shape", "build_input_shape", "shape")
 
 
 @dataclass(frozen=True)
@@ -265,48 +262,6 @@ def check_config(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             check_config(item)
-
-
-def estimated_parameters(config: Any) -> int:
-    """An upper bound on the weights of the Dense, convolution and embedding layers a
-    config describes, from its numbers alone: every layer's input is taken to be as wide
-    as the widest size (or whole shape) the config names anywhere."""
-    sizes: list[int] = [1]
-    layers: list[dict[str, Any]] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            layers.append(value)
-            sizes.extend(value[k] for k in _SIZE_KEYS if type(value.get(k)) is int)
-            for key in _SHAPE_KEYS:
-                shape = value.get(key)
-                if isinstance(shape, list):
-                    dims = [n for n in shape if type(n) is int]
-                    sizes.extend(dims)
-                    sizes.append(math.prod(dims))
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(config)
-    widest = max(sizes) + 1  # + 1: the bias
-    total = 0
-    for layer in layers:
-        units, filters = layer.get("units"), layer.get("filters")
-        if type(units) is int:
-            total += units * widest
-        if type(filters) is int:
-            kernel = layer.get("kernel_size")
-            cells = kernel if type(kernel) is int else 1
-            if isinstance(kernel, list) and all(type(k) is int for k in kernel):
-                cells = math.prod(kernel)
-            total += filters * cells * widest
-        rows, columns = layer.get("input_dim"), layer.get("output_dim")
-        if type(rows) is int and type(columns) is int:
-            total += rows * columns
-    return total
 
 
 def _too_big(what: str, parameters: int) -> StudentError:
