@@ -36,7 +36,7 @@ from grader.modules import ModuleProxy
 from grader.results import CheckResult, CheckStatus
 from grader.sandbox.template import TemplateError
 
-__all__ = ["INFRASTRUCTURE_ERRORS", "GradingPlugin", "secret_checks_seen"]
+__all__ = ["INFRASTRUCTURE_ERRORS", "GradingPlugin"]
 
 # Faults of the grading machine or the assignment's own files (a worker template that
 # cannot start, a missing course secret), whoever is graded: the check is the grader's
@@ -45,14 +45,6 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (TemplateError, Assignm
 
 # Longest internal note kept per check (the traceback's end is what matters).
 _INTERNAL_LIMIT = 20_000
-
-# Every check that drew secret inputs in this process, over all plugins (see secret_checks).
-_SECRET_CHECKS: set[str] = set()
-
-
-def secret_checks_seen() -> frozenset[str]:
-    """The checks that drew inputs from the course secret in this process so far."""
-    return frozenset(_SECRET_CHECKS)
 
 
 class GradingPlugin:
@@ -137,7 +129,6 @@ class GradingPlugin:
             self._keep_figures(name)
             if secret.drew_secret():
                 self.secret_checks.add(name)
-                _SECRET_CHECKS.add(name)
         elif call.when == "teardown":
             figures.stop_recording()  # nothing recorded outside a check's body is kept
         elif call.when == "setup" and call.excinfo is not None:

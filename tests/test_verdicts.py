@@ -28,7 +28,7 @@ from grader.lms.lti import export_lti
 from grader.lms.moodle import export_moodle
 from grader.lms.roster import parse_roster
 from grader.modules import ModuleProxy
-from grader.pytest_plugin import GradingPlugin, secret_checks_seen
+from grader.pytest_plugin import GradingPlugin
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
@@ -154,7 +154,8 @@ def test_the_reference_run_finds_the_checks_broken_on_the_reference(assignment):
     }
     # Which checks drew secret inputs, for `grader validate`.
     assert baseline.secret_checks == {"test_secret"}
-    assert "test_secret" in secret_checks_seen()
+    _, plugin = _grade(assignment, REFERENCE, reference)  # and each student's run records it
+    assert plugin.secret_checks == {"test_secret"}
 
 
 def test_the_reference_run_happens_once_per_process_and_reference(assignment):
