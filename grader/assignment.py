@@ -12,6 +12,9 @@ The toml file is the single source of points, visibility and limits::
     import_timeout = 120
     submission_timeout = 900
 
+    [grading]
+    allow_weak_isolation = false           # true: grade where only `limits` isolation works
+
     [checks.test_l2_dense_defaults]        # one table per pytest test function
     function = "l2_dense"
     points = 1
@@ -85,6 +88,9 @@ class Assignment:
     answers: Path | None = None
     # The names of the check files to run; None: every test_*.py of the directory.
     only_files: tuple[str, ...] | None = None
+    # ``[grading] allow_weak_isolation``: grade even where student code could read the
+    # reference and forge results (the ``limits`` isolation level).
+    allow_weak_isolation: bool = False
 
     @property
     def max_score(self) -> float:
@@ -306,6 +312,13 @@ def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
         if not math.isfinite(value) or value <= 0:
             raise AssignmentError(f"{toml_path}: [limits] {key} must be a positive number.")
 
+    grading = data.get("grading", {})
+    if not isinstance(grading, dict):
+        raise AssignmentError(f"{toml_path}: [grading] must be a table.")
+    allow_weak = grading.get("allow_weak_isolation", False)
+    if not isinstance(allow_weak, bool):
+        raise AssignmentError(f"{toml_path}: [grading] allow_weak_isolation must be true or false.")
+
     checks = []
     for check_name, table in _table(data, "checks", toml_path).items():
         if not isinstance(table, dict):
@@ -350,6 +363,7 @@ def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
         limits=limits,
         directory=directory,
         reference=reference,
+        allow_weak_isolation=allow_weak,
     )
 
 

@@ -23,8 +23,9 @@ from rich.table import Table
 from grader import __version__
 from grader.assignment import Assignment, available_assignments, load_assignment
 from grader.errors import AssignmentError, GraderError, UsageError
+from grader.paths import project_root
 from grader.results import StudentResult
-from grader.sandbox.isolation import LEVELS, Isolation, describe, detect, require
+from grader.sandbox.isolation import LEVELS, Isolation, choose, describe, detect, guard
 
 __all__ = ["main"]
 
@@ -90,6 +91,23 @@ def main() -> None:
     """Grade TensorFlow/Keras assignments with checks written as pytest tests."""
 
 
+def _isolation_options(command: Any) -> Any:
+    """``--isolation`` and ``--allow-weak-isolation``, the same for every grading command."""
+    command = click.option(
+        "--allow-weak-isolation",
+        is_flag=True,
+        help="Grade even at the limits level, where student code can read the reference "
+        "and forge results.",
+    )(command)
+    return click.option(
+        "--isolation",
+        "isolation_level",
+        type=click.Choice(LEVELS),
+        help="Grade at this isolation level (default: $GRADER_ISOLATION, else the "
+        "strongest this machine offers).",
+    )(command)
+
+
 @main.command()
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
@@ -117,6 +135,7 @@ def main() -> None:
     type=click.Choice(LEVELS),
     help="Refuse to run unless student code is isolated at least this strongly.",
 )
+@_isolation_options
 @click.option(
     "--force",
     is_flag=True,
@@ -133,6 +152,8 @@ def run(
     memory_mb: int | None,
     output_bytes: int | None,
     strict: str | None,
+    isolation_level: str | None,
+    allow_weak_isolation: bool,
     force: bool,
 ) -> None:
     """Grade every submission in SUBMISSIONS.
@@ -148,11 +169,22 @@ def run(
             discover(submissions, "")  # says whether it is missing or not a folder
         assignment = _pick_assignment(assignment_name, submissions)
         found = discover(submissions, assignment.module)
-        level = detect()
-        require(level, strict)
+        level = choose(
+            isolation_level,
+            allow_weak=allow_weak_isolation or assignment.allow_weak_isolation,
+            strict=strict,
+        )
     except GraderError as exc:
         _usage_exit(exc)
+    out_dir.mkdir(parents=True, exist_ok=True)
     isolation = Isolation(level, hidden=(submissions.resolve(), out_dir.resolve()))
+    changed = guard(isolation, project_root())
+    if changed:
+        console.print(
+            f"Changed the permissions of {len(changed)} files and folders so that the "
+            "workers' user can reach Python and the grader and read nothing else of yours: "
+            f"{', '.join(str(p) for p in changed[:6])}{' ...' if len(changed) > 6 else ''}"
+        )
     if not found.submissions:
         _usage_exit(
             UsageError(
@@ -499,20 +531,37 @@ def check(
     type=click.Choice(LEVELS),
     help="Refuse to grade unless student code is isolated at least this strongly.",
 )
+@_isolation_options
 def prairielearn(
-    root: Path, assignment_name: str | None, timeout: float, strict: str | None
+    root: Path,
+    assignment_name: str | None,
+    timeout: float,
+    strict: str | None,
+    isolation_level: str | None,
+    allow_weak_isolation: bool,
 ) -> None:
     """PrairieLearn's external grader: grade ROOT/student, write ROOT/results/results.json.
 
     Exits 0 whenever results.json was written (PrairieLearn ignores it otherwise), even
-    when the grader failed: the file then says so and costs the student nothing.
+    when the grader failed or refused to grade at a weak isolation level: the file then
+    says so and costs the student nothing.
     """
     import time
 
     from grader.lms.prairielearn import grade_job
 
     started = time.monotonic()
-    sys.exit(grade_job(root, assignment_name, timeout=timeout, strict=strict, started=started))
+    sys.exit(
+        grade_job(
+            root,
+            assignment_name,
+            timeout=timeout,
+            strict=strict,
+            isolation=isolation_level,
+            allow_weak_isolation=allow_weak_isolation,
+            started=started,
+        )
+    )
 
 
 @main.group()
@@ -544,8 +593,18 @@ def export() -> None:
     show_default=True,
     help="The autograder timeout set in Gradescope, in seconds.",
 )
+@click.option(
+    "--allow-weak-isolation",
+    is_flag=True,
+    help="Let the autograder grade where only the limits isolation level works (student "
+    "code could then read the reference and forge results).",
+)
 def export_gradescope(
-    name: str, out_file: Path | None, hidden_visibility: str, timeout: int
+    name: str,
+    out_file: Path | None,
+    hidden_visibility: str,
+    timeout: int,
+    allow_weak_isolation: bool,
 ) -> None:
     """Write a Gradescope autograder zip (setup.sh, run_autograder) for assignment NAME."""
     from grader.lms.gradescope import build_autograder, pinned_requirements
@@ -559,7 +618,11 @@ def export_gradescope(
                 " ".join(inconsistent) + f" Fix the assignment (grader validate {name})."
             )
         members = build_autograder(
-            assignment, out, hidden_visibility=hidden_visibility, timeout=timeout
+            assignment,
+            out,
+            hidden_visibility=hidden_visibility,
+            timeout=timeout,
+            allow_weak_isolation=allow_weak_isolation,
         )
     except GraderError as exc:
         _usage_exit(exc)
@@ -588,15 +651,24 @@ def export_gradescope(
 )
 @click.option("--assignment", "assignment_name", help="Assignment (default: the zip's).")
 @click.option("--time-limit", type=click.FloatRange(min=1), help="Seconds the grading may take.")
+@_isolation_options
 def gradescope_autograder(
-    root: Path | None, assignment_name: str | None, time_limit: float | None
+    root: Path | None,
+    assignment_name: str | None,
+    time_limit: float | None,
+    isolation_level: str | None,
+    allow_weak_isolation: bool,
 ) -> None:
     """Grade Gradescope's one submission; run by the zip's run_autograder."""
     from grader.lms.gradescope import default_root, run_autograder
 
     try:
         run_autograder(
-            root or default_root(), assignment_name=assignment_name, time_limit=time_limit
+            root or default_root(),
+            assignment_name=assignment_name,
+            time_limit=time_limit,
+            isolation=isolation_level,
+            allow_weak_isolation=allow_weak_isolation,
         )
     except OSError as exc:  # results.json could not be written: run_autograder reports
         console.print(f"The grader could not write results.json: {exc}", markup=False)

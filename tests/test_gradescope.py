@@ -3,10 +3,19 @@
 The dropout zip is built once (through the CLI). Two submissions are graded end to end
 by the zip's own run_autograder, extracted into temporary folders laid out like
 Gradescope's /autograder, with setup.sh not run (GRADER_PYTHON points at this venv):
-bob's correct solution as a notebook one folder down, and mallory, whose mistake
-shows in a visible and in a hidden check. Everything else (an empty file, a broken
-assignment, a Python that does not start, the conversion itself) costs no grading.
-Every results.json written is validated against Gradescope's schema.
+
+- bob's correct solution as a notebook one folder down, plus a cell that attacks at
+  import: it writes and replaces results/results.json, reads the course's reference and
+  leaves a daemon (double fork, setsid) that rewrites results.json after 3 s. Graded as
+  Gradescope grades, as root, at the landlock level (GRADER_ISOLATION=landlock, so it
+  does not pick bubblewrap): full marks, every attack refused, no process left and
+  results.json the grader's.
+- mallory, whose mistake shows in a visible and in a hidden check, at the limits level
+  the instructor allowed (GRADER_ALLOW_WEAK_ISOLATION=1).
+
+Everything else (an empty file, a broken assignment, a Python that does not start, a
+refusal at the limits level, the conversion itself) costs no grading. Every
+results.json written is validated against Gradescope's schema.
 """
 
 from __future__ import annotations
@@ -14,15 +23,21 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import lms_attack
 import nbformat
 import pytest
 from click.testing import CliRunner
@@ -62,6 +77,17 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def reachable() -> Iterator[Path]:
+    """A folder like Gradescope's /: others may pass through it (pytest's own temporary
+    folders are the owner's alone), so that the workers' own user reaches the grader
+    package inside /autograder/source, as it does on Gradescope."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-gradescope-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def layout(zip_path: Path, folder: Path) -> Path:
     """``folder`` laid out like Gradescope's /autograder: the zip unpacked (modes kept)
     into source/, run_autograder copied up, empty submission/ and results/."""
@@ -79,12 +105,11 @@ def layout(zip_path: Path, folder: Path) -> Path:
 
 
 def run_autograder(folder: Path, **env: str) -> subprocess.Popen[str]:
-    environment = {
-        **os.environ,
-        "GRADER_GRADESCOPE_ROOT": str(folder),
-        "GRADER_PYTHON": sys.executable,
-        **env,
-    }
+    environment = {**os.environ}
+    for name in ("GRADER_ISOLATION", "GRADER_ALLOW_WEAK_ISOLATION"):  # the test's own
+        environment.pop(name, None)
+    environment.update({"GRADER_GRADESCOPE_ROOT": str(folder), "GRADER_PYTHON": sys.executable})
+    environment.update(env)
     environment.pop("GRADER_ROOT", None)  # run_autograder sets it: the bundled source
     return subprocess.Popen(
         [str(folder / "run_autograder")],
@@ -148,6 +173,8 @@ def test_zip_holds_the_scripts_and_one_assignment(autograder: Path) -> None:
     assert settings["assignment"] == "dropout"
     assert settings["hidden_visibility"] == "hidden"
     assert settings["time_limit"] == gradescope.DEFAULT_TIMEOUT - gradescope.TIMEOUT_MARGIN
+    assert settings["allow_weak_isolation"] is False  # refuses below landlock unless edited
+    assert 'chmod o+x "$ROOT"' in run  # the workers' own user passes through /autograder
     for script in ("setup.sh", "run_autograder"):  # bash can parse them
         check = subprocess.run(["bash", "-n"], input=archive_text(autograder, script), text=True)
         assert check.returncode == 0, script
@@ -169,16 +196,38 @@ def test_export_refuses_an_unknown_assignment(tmp_path: Path) -> None:
 # -- run_autograder, end to end -----------------------------------------------------------
 
 
+def attack(results: Path, reference: Path, marker: str) -> str:
+    forged = '{"score": 999, "output": "forged by the student", "tests": []}'
+    return lms_attack.attack(results, reference, marker, forged)
+
+
+def named(marker: str) -> list[int]:
+    """The processes named ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == marker:
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            pass
+    return found
+
+
 @pytest.fixture(scope="module")
 def graded(
-    autograder: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, tuple[dict[str, Any], str]]:
-    """bob (a correct notebook, one folder down) and mallory, graded at once."""
-    bob = layout(autograder, tmp_path_factory.mktemp("bob") / "autograder")
+    autograder: Path, reachable: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """bob (a correct notebook one folder down, with an attack, at landlock) and mallory
+    (at the limits level, allowed), graded at once; then, 2 s after the end, bob's
+    results.json again and the attack's daemons still alive."""
+    bob = layout(autograder, reachable / "autograder")
+    marker = f"gs{secrets.token_hex(5)}"
+    reference = bob / "source" / "reference" / "dropout.py"
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# Dropout"),
         nbformat.v4.new_code_cell((EXAMPLES / "bob.py").read_text(encoding="utf-8")),
+        nbformat.v4.new_code_cell(attack(bob / "results" / "results.json", reference, marker)),
     ]
     (bob / "submission" / "homework").mkdir()
     nbformat.write(notebook, bob / "submission" / "homework" / "dropout.ipynb")
@@ -188,8 +237,24 @@ def graded(
     mallory = layout(autograder, tmp_path_factory.mktemp("mallory") / "autograder")
     shutil.copy(EXAMPLES / "mallory" / "dropout.py", mallory / "submission" / "dropout.py")
     (mallory / "submission_metadata.json").write_text("{not json")
-    running = {"bob": (run_autograder(bob), bob), "mallory": (run_autograder(mallory), mallory)}
-    return {name: finish(process, folder) for name, (process, folder) in running.items()}
+    running = {
+        "bob": (run_autograder(bob, GRADER_ISOLATION="landlock"), bob),
+        "mallory": (
+            run_autograder(mallory, GRADER_ISOLATION="limits", GRADER_ALLOW_WEAK_ISOLATION="1"),
+            mallory,
+        ),
+    }
+    done: dict[str, Any] = {}
+    try:
+        done = {name: finish(process, folder) for name, (process, folder) in running.items()}
+        time.sleep(2)  # a daemon that outlived the run rewrites results.json by now
+        done["bob later"] = (bob / "results" / "results.json").read_text()
+        done["daemons"] = named(marker)
+        done["reference"] = reference.read_text(encoding="utf-8")
+        yield done
+    finally:
+        for pid in named(marker):  # the attack's, if it got through
+            os.kill(pid, signal.SIGKILL)
 
 
 def _points(visibility: str | None = None) -> int:
@@ -198,7 +263,7 @@ def _points(visibility: str | None = None) -> int:
     return int(sum(c.points for c in checks if visibility in (None, c.visibility)))
 
 
-def test_correct_notebook_scores_full_marks(graded: dict[str, Any]) -> None:
+def test_correct_notebook_scores_full_marks_at_landlock(graded: dict[str, Any]) -> None:
     results, stdout = graded["bob"]
     total, visible = _points(), _points("visible")
     assert results["score"] == total
@@ -216,6 +281,29 @@ def test_correct_notebook_scores_full_marks(graded: dict[str, Any]) -> None:
     # The bundled copy of the grader graded it, not this checkout.
     assert f"from {ROOT / 'grader'}" not in stdout and "/source/grader" in stdout
     assert f"Bob B: {total} / {total} points" in stdout
+    # Graded as root at landlock: the level is named, workers ran as a user of their own.
+    assert results["extra_data"]["isolation"] == "landlock"
+    assert "Isolation: landlock (" in stdout and "a user of its own" in stdout
+    assert "(isolation: landlock)" in stdout
+
+
+def test_student_code_cannot_touch_results_or_read_the_reference(graded: dict[str, Any]) -> None:
+    results, _ = graded["bob"]
+    printed = results["output"]
+    # Every attack ran, and was refused; the daemon started.
+    for name in ("forge", "replace", "read"):
+        assert f"ATTACK {name}: failed (" in printed, name
+    assert "ATTACK daemon: done" in printed
+    # The reference stayed unread: not a line of it anywhere in the results.
+    assert "REFERENCE>" not in printed
+    lines = [line for line in graded["reference"].splitlines() if len(line.strip()) > 30]
+    text = json.dumps(results)
+    assert lines and not [line for line in lines if line.strip() in text]
+    # The daemon died with the grading: results.json is still the grader's, 2 s after
+    # the run (the daemon would have rewritten it twice a second), and no such process.
+    assert graded["daemons"] == []
+    assert json.loads(graded["bob later"]) == results
+    assert "forged" not in graded["bob later"]
 
 
 def test_one_mistake_in_a_visible_and_a_hidden_check(graded: dict[str, Any]) -> None:
@@ -242,6 +330,63 @@ def test_one_mistake_in_a_visible_and_a_hidden_check(graded: dict[str, Any]) -> 
     assert "not shown here" in results["output"]
     assert "hidden" not in results["output"] and f"/ {_points()}" not in results["output"]
     assert "submission_metadata.json cannot be read" in stdout  # and it graded anyway
+    # Graded at the limits level because the instructor allowed it, and says so.
+    assert results["extra_data"]["isolation"] == "limits"
+    assert "Isolation: limits (" in stdout and "(isolation: limits)" in stdout
+
+
+def test_refuses_below_landlock_unless_allowed(autograder: Path, tmp_path: Path) -> None:
+    # Landlock unavailable (simulated: the limits level asked for), nothing allowing it:
+    # no student code runs, and results.json says so to the student and the instructor.
+    folder = layout(autograder, tmp_path / "autograder")
+    shutil.copy(EXAMPLES / "bob.py", folder / "submission" / "dropout.py")
+    process = run_autograder(folder, GRADER_ISOLATION="limits")
+    results, stdout = finish(process, folder)
+    assert results["score"] == 0
+    assert len(results["tests"]) == len(load_assignment("dropout").checks)
+    assert all(t["max_score"] == 0 and t["score"] == 0 for t in results["tests"])
+    assert results["output"].startswith(gradescope.REFUSED_HEADLINE)
+    assert results["extra_data"]["isolation"] == "refused"
+    why = results["extra_data"]["grader_error"]
+    assert why in stdout and "Not graded: Refusing to grade at isolation level 'limits'" in stdout
+    # What a student could do, and the ways to fix it.
+    assert "read the reference solution" in why and "rewrite result files" in why
+    assert "bubblewrap" in why and "Landlock" in why
+    assert '"allow_weak_isolation": true' in why and "gradescope.json" in why
+    assert why not in results["output"]  # the instructor's, not shown to students
+
+
+def test_the_autograders_setting_allows_the_limits_level(
+    autograder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``allow_weak_isolation`` in gradescope.json grades at limits (the grading itself
+    replaced: the real one at limits is mallory's)."""
+    from grader import grading
+    from grader.sandbox import convert
+
+    folder = layout(autograder, tmp_path / "autograder")
+    shutil.copy(EXAMPLES / "bob.py", folder / "submission" / "dropout.py")
+    config = folder / "source" / gradescope.CONFIG_NAME
+    settings = json.loads(config.read_text())
+    assert settings["allow_weak_isolation"] is False  # the export's default
+    config.write_text(json.dumps({**settings, "allow_weak_isolation": True}))
+    levels: list[str] = []
+
+    def grade(assignment: Any, submission: Any, limits: Any, isolation: Any) -> StudentResult:
+        levels.append(isolation.level)
+        return StudentResult(
+            student=submission.student, score=0.0, max_score=assignment.max_score, status="graded"
+        )
+
+    monkeypatch.setattr(grading, "grade_submission", grade)
+    monkeypatch.setattr(convert, "configure_tensorflow", lambda: None)
+    monkeypatch.setenv("GRADER_ISOLATION", "limits")
+    monkeypatch.delenv("GRADER_ALLOW_WEAK_ISOLATION", raising=False)
+    results = valid(gradescope.run_autograder(folder))
+    assert levels == ["limits"] and results["extra_data"]["isolation"] == "limits"
+    config.write_text(json.dumps(settings))
+    results = valid(gradescope.run_autograder(folder))
+    assert levels == ["limits"] and results["extra_data"]["isolation"] == "refused"
 
 
 def test_empty_file_scores_zero_with_a_reason(autograder: Path, tmp_path: Path) -> None:

@@ -1,25 +1,40 @@
 """`grader prairielearn`: PrairieLearn's external grader, end to end and unit by unit.
 
 Three jobs laid out as PrairieLearn lays out /grade are graded once, through the CLI,
-for the module: a correct dropout submission, one with one mistake (in a nested folder,
-losing a visible and a hidden check) and an unreadable one. The conversion, the size
-limit and the job's input rules are tested on hand-built results, without grading.
+for the module, as root as PrairieLearn runs them:
+
+- a correct dropout submission that also attacks at import (writes and replaces
+  results/results.json, reads the course's reference, leaves a daemon that rewrites
+  results.json after 3 s), at the landlock level (GRADER_ISOLATION=landlock, so it does
+  not pick bubblewrap): full marks, every attack refused, no process left, results.json
+  the grader's;
+- one with one mistake (in a nested folder, losing a visible and a hidden check), at the
+  limits level the instructor allowed (--allow-weak-isolation);
+- an unreadable one.
+
+A refusal at the limits level costs no grading; the conversion, the size limit and the
+job's input rules are tested on hand-built results, without grading.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from lms_attack import attack
 
 from grader.assignment import load_assignment
 from grader.checks.secret import SECRET_FILE
@@ -83,6 +98,7 @@ def _job(root: Path, files: dict[str, Path | bytes], data: str | None) -> Path:
         else:
             target.write_bytes(content)
     (root / "tests").mkdir(parents=True)
+    (root / "results").mkdir()  # there from the start: a student could aim at it
     if data is not None:
         (root / "data").mkdir()
         (root / "data" / "data.json").write_text(data, encoding="utf-8")
@@ -105,45 +121,85 @@ def _command(root: Path, *options: str) -> list[str]:
     return [sys.executable, "-m", "grader", "prairielearn", "--root", str(root), *options]
 
 
+def _environment(course: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "GRADER_ROOT": str(course),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+    }
+    for name in ("GRADER_ISOLATION", "GRADER_ALLOW_WEAK_ISOLATION"):  # the test's own
+        env.pop(name, None)
+    return {**env, **extra}
+
+
+def _named(marker: str) -> list[int]:
+    """The processes named ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == marker:
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            pass
+    return found
+
+
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
-    """Each job's exit code, job log (stderr) and root, graded once and side by side.
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Each job's exit code, job log (stderr) and root, graded once and side by side;
+    then, 2 s after the end, the attacked results.json again and the attack's daemons
+    still alive.
 
     Each names its assignment differently: data.json's params.grader_assignment,
     --assignment, or the only one in GRADER_ROOT (its data.json is broken)."""
     base = tmp_path_factory.mktemp("prairielearn")
+    # Like PrairieLearn's /: others pass through, so the workers' own user reaches the
+    # grader package (pytest's own temporary folders are the owner's alone).
+    reachable = Path(tempfile.mkdtemp(prefix="grader-test-prairielearn-"))
+    reachable.chmod(0o711)
+    marker = f"pl{secrets.token_hex(5)}"
+    attacked = reachable / "grade"
+    reference = attacked / "serverFilesCourse" / "grader" / "reference" / "dropout.py"
+    correct = (EXAMPLES / "alice" / "dropout.py").read_text(encoding="utf-8")
+    forged = '{"gradable": true, "score": 1, "message": "forged by the student", "tests": []}'
+    hostile = correct + attack(attacked / "results" / "results.json", reference, marker, forged)
     params = json.dumps({"params": {"grader_assignment": "dropout"}, "submitted_answers": {}})
     roots = {
-        "correct": _job(
-            base / "correct", {"dropout.py": EXAMPLES / "alice" / "dropout.py"}, params
-        ),
+        "correct": _job(attacked, {"dropout.py": hostile.encode("utf-8")}, params),
         # A hand-in unzipped with its folder.
         "mistake": _job(
             base / "mistake", {"handin/dropout.py": EXAMPLES / "mallory" / "dropout.py"}, None
         ),
         "unreadable": _job(base / "unreadable", {"dropout.py": b""}, "{not json"),
     }
-    options = {"mistake": ("--assignment", "dropout")}
+    options = {"mistake": ("--assignment", "dropout", "--allow-weak-isolation")}
+    levels = {"correct": "landlock", "mistake": "limits"}
     running = {}
     for name, root in roots.items():
-        env = {
-            **os.environ,
-            "GRADER_ROOT": str(_course(root)),
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "TF_ENABLE_ONEDNN_OPTS": "0",
-        }
+        extra = {"GRADER_ISOLATION": levels[name]} if name in levels else {}
         running[name] = subprocess.Popen(
             _command(root, "--timeout", "300", *options.get(name, ())),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=_environment(_course(root), **extra),
         )
-    done = {}
-    for name, process in running.items():
-        _, log = process.communicate(timeout=600)
-        done[name] = (process.returncode, log, roots[name])
-    return done
+    done: dict[str, Any] = {}
+    try:
+        for name, process in running.items():
+            _, log = process.communicate(timeout=600)
+            done[name] = (process.returncode, log, roots[name])
+        first = (attacked / "results" / "results.json").read_text(encoding="utf-8")
+        time.sleep(2)  # a daemon that outlived the run rewrites results.json by now
+        done["attacked"] = (first, (attacked / "results" / "results.json").read_text())
+        done["daemons"] = _named(marker)
+        done["reference"] = reference.read_text(encoding="utf-8")
+        yield done
+    finally:
+        for pid in _named(marker):  # the attack's, if it got through
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(reachable, ignore_errors=True)
 
 
 def _results(job: tuple[int, str, Path]) -> dict[str, Any]:
@@ -154,13 +210,37 @@ def _results(job: tuple[int, str, Path]) -> dict[str, Any]:
     return valid(json.loads((root / "results" / "results.json").read_text(encoding="utf-8")))
 
 
-def test_a_correct_submission_scores_one(jobs):
+def test_a_correct_submission_scores_one_at_landlock(jobs):
     results = _results(jobs["correct"])
     assert results["gradable"] is True
     assert results["score"] == 1.0
     total = f"{load_assignment('dropout').max_score:g}"
     assert f"{total} / {total} points" in results["message"]
-    assert "(from " in jobs["correct"][1] and "params.grader_assignment" in jobs["correct"][1]
+    log = jobs["correct"][1]
+    assert "(from " in log and "params.grader_assignment" in log
+    # Graded as root at landlock: the level is named, workers ran as a user of their own.
+    assert results["message"].endswith("Isolation level: landlock.")
+    assert "Isolation: landlock (" in log and "a user of its own" in log
+
+
+def test_student_code_cannot_touch_results_or_read_the_reference(jobs):
+    results = _results(jobs["correct"])
+    printed = results["output"]
+    # Every attack ran, and was refused; the daemon started.
+    for name in ("forge", "replace", "read"):
+        assert f"ATTACK {name}: failed (" in printed, name
+    assert "ATTACK daemon: done" in printed
+    # The reference stayed unread: not a line of it anywhere in the results.
+    assert "REFERENCE>" not in printed
+    lines = [line for line in jobs["reference"].splitlines() if len(line.strip()) > 30]
+    text = json.dumps(results)
+    assert lines and not [line for line in lines if line.strip() in text]
+    # The daemon died with the grading: results.json is still the grader's, 2 s after
+    # the run (the daemon would have rewritten it twice a second), and no such process.
+    first, later = jobs["attacked"]
+    assert jobs["daemons"] == []
+    assert later == first and json.loads(later) == results
+    assert "forged" not in later
 
 
 def test_one_mistake_loses_its_points_and_hidden_checks_stay_hidden(jobs):
@@ -184,6 +264,34 @@ def test_one_mistake_loses_its_points_and_hidden_checks_stay_hidden(jobs):
         assert check.name not in text and check.description not in text
     assert "Submission: student/handin/dropout.py." in jobs["mistake"][1]  # one folder down
     assert "(from --assignment)" in jobs["mistake"][1]
+    # Graded at the limits level because the instructor allowed it, and says so.
+    assert results["message"].endswith("Isolation level: limits.")
+    assert "Isolation: limits (" in jobs["mistake"][1]
+
+
+def test_refuses_below_landlock_unless_allowed(tmp_path):
+    # Landlock unavailable (simulated: the limits level asked for), nothing allowing it:
+    # no student code runs, results.json costs the student nothing and tells the
+    # instructor what a student could do and how to fix it.
+    root = _job(tmp_path / "grade", {"dropout.py": EXAMPLES / "alice" / "dropout.py"}, None)
+    done = subprocess.run(
+        _command(root, "--assignment", "dropout"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environment(_course(root), GRADER_ISOLATION="limits"),
+    )
+    results = _results((done.returncode, done.stderr, root))
+    assert results["gradable"] is False and results["score"] == 0 and results["tests"] == []
+    (error,) = results["format_errors"]
+    assert "was not graded" in error and "no points and no attempt" in error
+    message = results["message"]
+    assert message.startswith("For the instructor: Refusing to grade at isolation level 'limits'")
+    assert "read the reference solution" in message and "rewrite result files" in message
+    assert "bubblewrap" in message and "Landlock" in message
+    assert "--allow-weak-isolation" in message and "allow_weak_isolation = true" in message
+    assert "Not graded: Refusing" in done.stderr
+    assert "Graded:" not in done.stderr
 
 
 def test_an_unreadable_submission_is_not_gradable(jobs):

@@ -30,6 +30,14 @@ grades are published). "after_published" or "after_due_date" would show the hidd
 checks' names and messages to every student later, which gives them away to the next
 cohort; the summary shown to students counts only the checks they can see.
 
+Isolation: the strongest level the container offers (``bubblewrap`` where it can run,
+else ``landlock``), or ``GRADER_ISOLATION``. Below ``landlock`` the autograder refuses to
+run student code unless ``allow_weak_isolation`` is true in ``gradescope.json`` or under
+``[grading]`` in ``assignment.toml`` (or ``GRADER_ALLOW_WEAK_ISOLATION=1``): results.json
+then scores 0 with nothing counted, and tells the instructor why and how to fix it. At
+``landlock`` Gradescope runs the grader as root, so ``guard`` makes the course, the
+submission and the results folder unreadable to the workers' own user first.
+
 The root ``/autograder`` comes from ``GRADER_GRADESCOPE_ROOT`` (or ``--root``), so the
 tests run the real ``run_autograder`` in a temporary folder laid out like Gradescope's.
 """
@@ -66,7 +74,9 @@ __all__ = [
     "DEFAULT_ROOT",
     "DEFAULT_TIMEOUT",
     "HIDDEN_VISIBILITIES",
+    "REFUSED_HEADLINE",
     "ROOT_ENV",
+    "IsolationRefused",
     "Settings",
     "Submitter",
     "build_autograder",
@@ -105,6 +115,9 @@ class Settings:
     hidden_visibility: str = "hidden"
     time_limit: int = DEFAULT_TIMEOUT - TIMEOUT_MARGIN  # seconds the grader may take
     grader_version: str = __version__
+    # Grade even at the limits level, where student code can read the reference and
+    # forge results.json.
+    allow_weak_isolation: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +125,7 @@ class Settings:
             "hidden_visibility": self.hidden_visibility,
             "time_limit": self.time_limit,
             "grader_version": self.grader_version,
+            "allow_weak_isolation": self.allow_weak_isolation,
         }
 
 
@@ -125,9 +139,17 @@ def read_settings(path: Path) -> Settings:
         raise GraderError(f"The autograder's {path} does not name the assignment.")
     visibility = data.get("hidden_visibility", "hidden")
     limit = data.get("time_limit", DEFAULT_TIMEOUT - TIMEOUT_MARGIN)
-    if visibility not in HIDDEN_VISIBILITIES or not isinstance(limit, int) or limit <= 0:
+    allow_weak = data.get("allow_weak_isolation", False)
+    if (
+        visibility not in HIDDEN_VISIBILITIES
+        or not isinstance(limit, int)
+        or limit <= 0
+        or not isinstance(allow_weak, bool)
+    ):
         raise GraderError(f"The autograder's {path} has invalid settings: {data}")
-    return Settings(data["assignment"], visibility, limit, str(data.get("grader_version", "")))
+    return Settings(
+        data["assignment"], visibility, limit, str(data.get("grader_version", "")), allow_weak
+    )
 
 
 def _installed(distribution: str) -> str | None:
@@ -212,9 +234,11 @@ def build_autograder(
     *,
     hidden_visibility: str = "hidden",
     timeout: int = DEFAULT_TIMEOUT,
+    allow_weak_isolation: bool = False,
 ) -> list[str]:
     """Write the Gradescope autograder zip for ``assignment`` to ``out``; the names of
-    its members. ``timeout`` is the autograder timeout set in Gradescope (seconds)."""
+    its members. ``timeout`` is the autograder timeout set in Gradescope (seconds);
+    ``allow_weak_isolation`` lets it grade where only the limits level works."""
     if hidden_visibility not in HIDDEN_VISIBILITIES:
         raise UsageError(
             f"Unknown visibility {hidden_visibility!r} for hidden checks; use one of "
@@ -226,7 +250,12 @@ def build_autograder(
         raise UsageError(
             f"{out} is a folder; name the zip file to write, e.g. {out}/autograder.zip."
         )
-    settings = Settings(assignment.name, hidden_visibility, timeout - TIMEOUT_MARGIN)
+    settings = Settings(
+        assignment.name,
+        hidden_visibility,
+        timeout - TIMEOUT_MARGIN,
+        allow_weak_isolation=allow_weak_isolation,
+    )
     requirements = pinned_requirements()
     values = {
         "ASSIGNMENT": assignment.name,
@@ -257,7 +286,7 @@ def build_autograder(
 
 def _secret_file(assignment: Assignment) -> list[tuple[str, str, int]]:
     """The course secret, at the root of the source copy (GRADER_ROOT there), when hidden
-    checks draw their inputs from it. Under bubblewrap student code cannot read it."""
+    checks draw their inputs from it. At landlock and bubblewrap student code cannot read it."""
     from grader.assignment import secret_checks
     from grader.checks.secret import SECRET_FILE, course_secret
     from grader.errors import AssignmentError
@@ -567,11 +596,12 @@ def crash_results(
     hidden_visibility: str = "hidden",
     execution_time: float = 0.0,
     extra_data: dict[str, Any] | None = None,
+    headline: str | None = None,
 ) -> dict[str, Any]:
     """results.json when the grader itself failed: no check counts, the student is told
     it is not their fault and to ask for a regrade. ``why`` goes to the instructor only
     (extra_data and run_autograder's output), never to the student."""
-    headline = (
+    headline = headline or (
         "**The autograder failed on your submission.** This is a fault of the grader, "
         "not of your work: no check counts, and the score of 0 is not a grade. Please "
         "ask your instructor to regrade your submission."
@@ -611,6 +641,25 @@ def crash_results(
 # ---------------------------------------------------------------- run_autograder
 
 
+class IsolationRefused(GraderError):
+    """Student code would be isolated too weakly here, and no one allowed it."""
+
+
+# What the student reads when the autograder refused to run their code.
+REFUSED_HEADLINE = (
+    "**Your submission was not graded.** The grading machine cannot keep student code "
+    "safely apart, so the autograder ran none of it. This is not a fault of your work: no "
+    "check counts, and the score of 0 is not a grade. Please ask your instructor to "
+    "regrade your submission once this is fixed."
+)
+_FIX = (
+    "To fix it: use a Gradescope base image where bubblewrap can run (setup.sh installs "
+    "it) or whose kernel has Landlock (Linux 5.13 or later), or accept the risk: set "
+    '"allow_weak_isolation": true in the zip\'s gradescope.json (or allow_weak_isolation '
+    "= true under [grading] in assignment.toml) and upload the autograder again."
+)
+
+
 def default_root() -> Path:
     return Path(os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
 
@@ -620,10 +669,14 @@ def run_autograder(
     *,
     assignment_name: str | None = None,
     time_limit: float | None = None,
+    isolation: str | None = None,
+    allow_weak_isolation: bool = False,
 ) -> dict[str, Any]:
     """Grade the submission in ``root/submission`` and write ``root/results/results.json``
     once; the results written. A fault of the grader anywhere still writes a valid file
-    saying so. Raises only if that file cannot be written."""
+    saying so, and so does a refusal to grade at a weak isolation level (``isolation``,
+    default: the strongest here; below landlock only with ``allow_weak_isolation``, the
+    settings' or the assignment's). Raises only if that file cannot be written."""
     started = time.monotonic()
     assignment: Assignment | None = None
     settings: Settings | None = None
@@ -642,8 +695,9 @@ def run_autograder(
         limit = float(time_limit or settings.time_limit)
         submission = find_submission(root / "submission", assignment.module, student)
         print(f"Grading {submission.display_path} of {student} for {assignment.title}.")
-        result, isolation = _grade(assignment, submission, root, limit, started)
-        extra["isolation"] = isolation
+        allow_weak = allow_weak_isolation or settings.allow_weak_isolation
+        result, level = _grade(assignment, submission, root, limit, started, isolation, allow_weak)
+        extra["isolation"] = level
         elapsed = time.monotonic() - started
         results = to_results(
             assignment,
@@ -652,10 +706,17 @@ def run_autograder(
             execution_time=elapsed,
             extra_data=extra,
         )
-        _report(result, isolation, elapsed)
+        _report(result, level, elapsed)
     except Exception as exc:
-        why = f"{type(exc).__name__}: {exc}"
-        print(f"The grader failed: {why}\n{traceback.format_exc()}", flush=True)
+        refused = isinstance(exc, IsolationRefused)
+        headline = REFUSED_HEADLINE if refused else None
+        if refused:  # the instructor's to fix; no student code ran
+            why = str(exc)
+            extra["isolation"] = "refused"
+            print(f"Not graded: {why}", flush=True)
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+            print(f"The grader failed: {why}\n{traceback.format_exc()}", flush=True)
         try:
             results = crash_results(
                 assignment,
@@ -664,9 +725,10 @@ def run_autograder(
                 hidden_visibility=settings.hidden_visibility if settings else "hidden",
                 execution_time=time.monotonic() - started,
                 extra_data=extra,
+                headline=headline,
             )
         except Exception:  # even the report of the fault failed: the plainest one
-            results = crash_results(None, student, why)
+            results = crash_results(None, student, why, headline=headline)
     try:
         text = json.dumps(results, indent=2, allow_nan=False)  # NaN is not JSON
     except ValueError as exc:
@@ -677,23 +739,47 @@ def run_autograder(
     return results
 
 
+def _choose(requested: str | None, allow_weak: bool) -> str:
+    """The isolation level to grade at; IsolationRefused (saying what a student could
+    do and how to fix it) below landlock unless allowed."""
+    from grader.sandbox.isolation import choose
+
+    try:
+        return choose(requested, allow_weak=allow_weak)
+    except UsageError as exc:
+        raise IsolationRefused(f"{exc} {_FIX}") from None
+
+
 def _grade(
-    assignment: Assignment, submission: Submission, root: Path, limit: float, started: float
+    assignment: Assignment,
+    submission: Submission,
+    root: Path,
+    limit: float,
+    started: float,
+    requested: str | None = None,
+    allow_weak: bool = False,
 ) -> tuple[StudentResult, str]:
     """Grade like ``grader run`` grades one student; the result and the isolation level."""
     from grader.grading import grade_submission, invalid_result
-    from grader.sandbox.isolation import Isolation, describe, detect
+    from grader.sandbox.isolation import Isolation, describe, guard
 
     if submission.problem is not None or submission.path is None:
         return invalid_result(assignment, submission, submission.problem or "No file."), "none"
+    level = _choose(requested, allow_weak or assignment.allow_weak_isolation)
+    print(f"Isolation: {describe(level)}.")
+    # Besides the submission and the results, who submitted (names, emails, earlier
+    # scores) is no business of the student's code.
+    hidden = [root / "submission", root / "results", root / "submission_metadata.json"]
+    isolation = Isolation(level, hidden=tuple(p.resolve() for p in hidden))
+    changed = guard(isolation, project_root())
+    if changed:
+        print(
+            f"Made {len(changed)} files and folders of the course, the submission and the "
+            "results unreadable to the workers' user."
+        )
     from grader.sandbox.convert import configure_tensorflow
 
     configure_tensorflow()
-    level = detect()
-    print(f"Isolation: {describe(level)}.")
-    isolation = Isolation(
-        level, hidden=((root / "submission").resolve(), (root / "results").resolve())
-    )
     # Student code gets its share of what is left of the time limit, at most the
     # assignment's own budget; the grader needs the rest to finish and report.
     budget = max(30.0, (limit - (time.monotonic() - started)) * STUDENT_SHARE)

@@ -32,6 +32,15 @@ writes ``results/results.json`` once, atomically (schema:
 * the file stays under 1 MB (PrairieLearn's limit): the longest texts are cut, with a
   note, until it fits.
 
+Isolation: ``--isolation`` (or ``GRADER_ISOLATION``), else the strongest level the
+container offers; the results' message names it. Below ``landlock`` (where student code
+could read the course's reference and forge ``results.json``) the job is refused unless
+``--allow-weak-isolation``, ``[grading] allow_weak_isolation`` in ``assignment.toml`` or
+``GRADER_ALLOW_WEAK_ISOLATION=1`` allows it: ``gradable: false``, costing the student
+nothing, with what a student could do and how to fix it in ``message``. PrairieLearn
+runs the entrypoint as root: at ``landlock`` the workers run as a user of their own, and
+``guard`` first makes the whole job folder and the course unreadable to that user.
+
 PrairieLearn reads ``results.json`` only when the entrypoint exits 0 (otherwise it
 records a failed job scoring 0), and kills the container at the question's
 ``timeout``. So the grading runs in a child process, with the student's time limits
@@ -65,6 +74,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "HIDDEN_ROW",
     "RESULTS_LIMIT",
+    "IsolationRefused",
     "Layout",
     "dumps",
     "find_submission",
@@ -74,6 +84,7 @@ __all__ = [
     "not_gradable",
     "pick_assignment",
     "read_data_assignment",
+    "refused",
     "to_results",
 ]
 
@@ -188,8 +199,9 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def to_results(result: StudentResult, title: str) -> dict[str, Any]:
-    """PrairieLearn's results for one graded (or unreadable) submission."""
+def to_results(result: StudentResult, title: str, isolation: str | None = None) -> dict[str, Any]:
+    """PrairieLearn's results for one graded (or unreadable) submission; the message
+    ends with the ``isolation`` level student code ran at, when given."""
     if result.status == "invalid":
         return not_gradable(
             [result.error or "The submission could not be read."],
@@ -228,6 +240,8 @@ def to_results(result: StudentResult, title: str) -> dict[str, Any]:
         lines.append(f"Your module could not be imported, so every check failed:\n{result.error}")
     elif result.error:
         lines.append(result.error)
+    if isolation is not None:
+        lines.append(f"Isolation level: {isolation}.")
     score = result.score / result.max_score if result.max_score > 0 else 0.0
     return {
         "gradable": True,
@@ -274,6 +288,30 @@ def grader_failure(reason: str) -> dict[str, Any]:
     return not_gradable(
         [f"The grader failed on this submission. {_NO_LOSS}"],
         f"For the instructor: {reason} The job log has the details.",
+    )
+
+
+class IsolationRefused(GraderError):
+    """Student code would be isolated too weakly here, and no one allowed it."""
+
+
+_FIX = (
+    "To fix it: run the external grader on a host whose kernel has Landlock (Linux 5.13 or "
+    "later) or in an image where bubblewrap can run, or accept the risk: add "
+    "--allow-weak-isolation to the question's entrypoint (or set allow_weak_isolation = "
+    "true under [grading] in assignment.toml)."
+)
+
+
+def refused(reason: str) -> dict[str, Any]:
+    """Not graded because student code would be isolated too weakly: no student code
+    ran, the student loses nothing, the instructor reads why and what to do."""
+    return not_gradable(
+        [
+            "This submission was not graded: the grading machine cannot keep student code "
+            f"safely apart, so none of it ran. {_NO_LOSS}"
+        ],
+        f"For the instructor: {reason}",
     )
 
 
@@ -392,6 +430,8 @@ def grade_job(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     strict: str | None = None,
+    isolation: str | None = None,
+    allow_weak_isolation: bool = False,
     started: float | None = None,
     log: Log = _stderr,
 ) -> int:
@@ -401,7 +441,9 @@ def grade_job(
     writes what the child found or, if the child died (killed for memory, say) or ran
     past the deadline (then it is killed), a result that costs the student nothing.
     ``timeout`` is the question's timeout in seconds, counted from ``started`` (a
-    ``time.monotonic()`` value, the same in every process; default: now).
+    ``time.monotonic()`` value, the same in every process; default: now). ``isolation``
+    is the level to grade at (default: the strongest here); below landlock the job is
+    refused unless ``allow_weak_isolation`` (or the assignment) allows it.
 
     Returns 0 once results.json is written, whatever the student scored and also when
     the grader failed (the file says so); 2 if ``root`` is not a folder; 3 if
@@ -419,6 +461,8 @@ def grade_job(
             "root": str(root),
             "assignment": assignment_name,
             "strict": strict,
+            "isolation": isolation,
+            "allow_weak": allow_weak_isolation,
             "deadline": deadline,
             "out": str(found),
         }
@@ -476,7 +520,10 @@ def _child(job: dict[str, Any], log: Log = _stderr) -> int:
     """The grading process: grade, and leave the results in ``job["out"]``."""
     layout = Layout(Path(job["root"]))
     try:
-        results = _grade(layout, job["assignment"], job["strict"], job["deadline"], log)
+        results = _grade(layout, job, log)
+    except IsolationRefused as exc:
+        log(f"Not graded: {exc}")
+        results = refused(str(exc)[:3000])
     except GraderError as exc:  # a misconfigured question: the message says what to fix
         log(f"Error: {exc}")
         results = grader_failure(str(exc)[:2000])
@@ -487,12 +534,24 @@ def _child(job: dict[str, Any], log: Log = _stderr) -> int:
     return 0
 
 
-def _grade(
-    layout: Layout, name: str | None, strict: str | None, deadline: float, log: Log
-) -> dict[str, Any]:
-    from grader.sandbox.isolation import Isolation, describe, detect, require
+def _choose(job: dict[str, Any], assignment: Assignment) -> str:
+    """The isolation level to grade at; IsolationRefused (saying what a student could
+    do and how to fix it) below landlock unless allowed, or below ``--strict``."""
+    from grader.sandbox.isolation import choose
 
-    assignment = pick_assignment(name, layout, log)
+    allow_weak = bool(job.get("allow_weak")) or assignment.allow_weak_isolation
+    try:
+        return choose(job.get("isolation"), allow_weak=allow_weak, strict=job.get("strict"))
+    except UsageError as exc:
+        raise IsolationRefused(f"{exc} {_FIX}") from None
+
+
+def _grade(layout: Layout, job: dict[str, Any], log: Log) -> dict[str, Any]:
+    from grader.paths import project_root
+    from grader.sandbox.isolation import Isolation, describe, guard
+
+    deadline = float(job["deadline"])
+    assignment = pick_assignment(job.get("assignment"), layout, log)
     submission = find_submission(layout.student, assignment.module)
     log(f"Submission: {submission.display_path}.")
     if submission.problem is not None or submission.path is None:
@@ -500,11 +559,13 @@ def _grade(
             [submission.problem or "No file found."],
             f"{assignment.title}: your submission could not be read, so it was not graded.",
         )
-    level = detect()
-    require(level, strict)
+    level = _choose(job, assignment)
     log(f"Isolation: {describe(level)}.")
     # The student's code sees nothing of the job: not the tests, data or results.
     isolation = Isolation(level, hidden=(layout.root.resolve(),))
+    changed = guard(isolation, project_root())
+    if changed:
+        log(f"Made {len(changed)} files and folders unreadable to the workers' user.")
     limits = assignment.limits.within((deadline - time.monotonic()) * STUDENT_SHARE)
     log(
         f"Limits: {limits.call_timeout:.0f} s per call, {limits.submission_timeout:.0f} s of "
@@ -522,7 +583,7 @@ def _grade(
     for check in result.checks:  # the job log is the instructor's, never the student's
         if check.internal:
             log(f"Needs attention, {check.name} (possible grader bug):\n{check.internal.rstrip()}")
-    return to_results(result, assignment.title)
+    return to_results(result, assignment.title, level)
 
 
 if __name__ == "__main__":

@@ -442,8 +442,12 @@ class Worker:
     def _crashed(self, when: str) -> StudentCrash:
         process = self._process
         code = None if process is None else process.wait(timeout=5)
+        reason = None if process is None else process.template.reasons.get(process.pid)
         self._stop()
         self.restarts += 1
+        if reason is not None:
+            # The template ended it for going over a limit: say which.
+            return StudentCrash(f"The worker was stopped {when}: it {reason}.", kind="crash")
         detail = f" (exit code {code})" if code is not None else ""
         return StudentCrash(f"The worker process exited {when}{detail}.", kind="crash")
 

@@ -3,8 +3,18 @@
 Levels, weakest first:
 
 - ``limits``: a separate process in its own process group, with resource limits
-  (address space, file size, CPU time, no core dumps); everything in the group is
-  killed when grading ends. The network and the file system are not isolated.
+  (address space, file size, CPU time, processes, no core dumps); every process it
+  starts is killed when grading ends. The network and the file system are not
+  isolated, and the student's code runs as the grader's own user.
+- ``landlock``: needs no package and no privilege, only kernel features an ordinary
+  container allows. Each worker confines itself right after it is forked, before the
+  student's module is imported: Landlock lets it read only the system folders, the
+  Python installation and the grader package and write only its scratch folder (and,
+  where the kernel's Landlock ABI has them, refuses TCP, abstract UNIX sockets and
+  signals to processes outside it); a seccomp filter refuses new sockets, ptrace and the
+  other system calls listed in ``grader.sandbox.seccomp``; when the grader runs as root
+  the worker also drops to a user of its own, to which everything the grader keeps
+  from students is unreadable (``protect``).
 - ``bubblewrap``: the same limits, inside bubblewrap (Debian package ``bubblewrap``):
   no network (a private network namespace, so even 127.0.0.1 refuses), a private PID
   namespace (every process the student starts dies with the worker), an unprivileged
@@ -13,41 +23,58 @@ Levels, weakest first:
   are not world-readable), the Python installation and the grader package. Every
   other top-level folder (homes, ``/root``, ``/var``, ``/run``, other projects), the
   project itself, ``/tmp``, the submissions folder and the output folder are replaced
-  by empty folders; only the worker's own scratch folder is writable.
+  by empty folders; only the worker's own scratch folder is writable. Landlock and
+  seccomp apply inside it too, where the kernel has them.
 
-``detect()`` picks the strongest level the machine offers; ``--strict LEVEL`` refuses
-to run below a level.
+``detect()`` picks the strongest level the machine offers, checking each mechanism by
+using it; ``choose()`` refuses to grade below ``landlock`` unless the instructor allows
+it, and ``--strict LEVEL`` refuses to run below a level.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.errors import UsageError
 from grader.paths import project_root
 
 __all__ = [
     "LEVELS",
+    "WEAK_LEVEL_RISKS",
+    "Capabilities",
     "Isolation",
+    "capabilities",
+    "choose",
+    "confinement",
     "describe",
     "detect",
+    "guard",
+    "protect",
+    "reach",
     "require",
     "wrap_command",
 ]
 
-LEVELS = ("limits", "bubblewrap")
-_DESCRIPTIONS = {
-    "limits": "process group and resource limits; network and files not isolated",
-    "bubblewrap": "no network, private file system and process tree, resource limits",
-}
+LEVELS = ("limits", "landlock", "bubblewrap")
+# The weakest level that grades without an explicit "yes, I accept the risk".
+SAFE_LEVEL = "landlock"
+WEAK_LEVEL_RISKS = (
+    "at the limits level a student's code runs as the grader's own user: it can read the "
+    "reference solution, the hidden checks and the course secret and print them into its "
+    "own feedback, reach the network, signal or kill the grader, and rewrite result files "
+    "during or after the run"
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +85,56 @@ class Isolation:
     hidden: tuple[Path, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What this machine's kernel and packages offer, each found by using it."""
+
+    bubblewrap: bool
+    landlock_abi: int  # 0: no Landlock
+    seccomp: bool
+    root: bool
+    why_not: str = ""  # why the landlock level is not available, when it is not
+
+    @property
+    def landlock_level(self) -> bool:
+        return self.landlock_abi > 0 and self.seccomp
+
+
 def describe(level: str) -> str:
-    return f"{level} ({_DESCRIPTIONS.get(level, 'unknown')})"
+    """The level, what it does, and what it does not cover."""
+    if level == "bubblewrap":
+        caps = capabilities()
+        extra = ""
+        if caps.landlock_level:
+            extra = f"; Landlock ABI {caps.landlock_abi} and seccomp inside it too"
+        return (
+            "bubblewrap (no network, private file system and process tree, an unprivileged "
+            f"user, resource limits{extra})"
+        )
+    if level == "landlock":
+        caps = capabilities()
+        abi = caps.landlock_abi
+        parts = [
+            f"Landlock ABI {abi}: reads only system folders, Python and the grader package, "
+            "writes only its scratch folder",
+            "seccomp: no sockets, ptrace or namespaces",
+        ]
+        if caps.root:
+            parts.append("a user of its own")
+        gaps = ["it sees the machine's process list"]
+        if abi < 6:
+            gaps.append(
+                "signals to the grader's own processes are not refused (Landlock ABI < 6)"
+                if not caps.root
+                else "abstract UNIX sockets are not scoped (Landlock ABI < 6)"
+            )
+        return f"landlock ({'; '.join(parts)}; not covered: {', '.join(gaps)})"
+    if level == "limits":
+        return (
+            "limits (a process group and resource limits only: student code runs as the "
+            "grader's user, can read the reference and hidden checks and reach the network)"
+        )
+    return f"{level} (unknown)"
 
 
 @functools.cache
@@ -90,24 +165,258 @@ def _bubblewrap_works() -> bool:
     return probe.returncode == 0
 
 
+# Run in a fresh interpreter: confine a forked child as a worker is confined, then check
+# that it took (a file outside the rules must be unreadable, a socket refused).
+_PROBE = """
+import json, os, socket, sys
+sys.path.insert(0, sys.argv[1])
+from grader.sandbox import landlock, seccomp
+secret, scratch = sys.argv[2], sys.argv[3]
+out = {"abi": landlock.abi(), "seccomp": seccomp.supported(), "why": ""}
+out["kernel_abi"] = out["abi"]
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    report = {"landlock": False, "seccomp": False, "why": ""}
+    try:
+        landlock.restrict([sys.prefix], [scratch])
+        try:
+            open(secret).close()
+            report["why"] = "Landlock did not hide a file"
+        except PermissionError:
+            report["landlock"] = True
+        seccomp.confine()
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+            report["why"] = "seccomp did not refuse a socket"
+        except PermissionError:
+            report["seccomp"] = True
+    except Exception as exc:
+        report["why"] = f"{type(exc).__name__}: {exc}"
+    os.write(w, json.dumps(report).encode())
+    os._exit(0)
+os.close(w)
+data = b""
+while chunk := os.read(r, 4096):
+    data += chunk
+os.waitpid(pid, 0)
+child = json.loads(data or b"{}")
+out["abi"] = out["abi"] if child.get("landlock") else 0
+out["seccomp"] = bool(out["seccomp"] and child.get("seccomp"))
+out["why"] = child.get("why", "the probe died")
+print(json.dumps(out))
+"""
+
+
+@functools.cache
+def capabilities() -> Capabilities:
+    """Find out, by using them, which mechanisms work here."""
+    root = os.geteuid() == 0
+    bubblewrap = _bubblewrap_works()
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as folder:
+        secret = Path(folder, "hidden")
+        secret.write_text("hidden\n")
+        scratch = Path(folder, "scratch")
+        scratch.mkdir()
+        package_parent = str(Path(__file__).resolve().parents[2])
+        try:
+            probe = subprocess.run(
+                [sys.executable, "-I", "-c", _PROBE, package_parent, str(secret), str(scratch)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            found = json.loads(probe.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+            return Capabilities(bubblewrap, 0, False, root, f"the probe failed: {exc}")
+    abi = int(found.get("abi") or 0)
+    seccomp_works = bool(found.get("seccomp"))
+    why = str(found.get("why") or "")
+    if abi == 0 and int(found.get("kernel_abi") or 0) == 0:
+        why = "this kernel has no Landlock (it needs Linux 5.13 or later, with Landlock enabled)"
+    elif not seccomp_works and not why:
+        why = "seccomp filters do not work here"
+    return Capabilities(bubblewrap, abi, seccomp_works, root, why)
+
+
 def detect() -> str:
     """The strongest level this machine offers."""
-    return "bubblewrap" if _bubblewrap_works() else "limits"
+    caps = capabilities()
+    if caps.bubblewrap:
+        return "bubblewrap"
+    if caps.landlock_level:
+        return "landlock"
+    return "limits"
+
+
+def available(level: str) -> bool:
+    caps = capabilities()
+    return {"limits": True, "landlock": caps.landlock_level, "bubblewrap": caps.bubblewrap}.get(
+        level, False
+    )
+
+
+def _level_index(level: str) -> int:
+    if level not in LEVELS:
+        raise UsageError(f"Unknown isolation level {level!r}; use one of {', '.join(LEVELS)}.")
+    return LEVELS.index(level)
 
 
 def require(level: str, minimum: str | None) -> None:
     """Refuse to run below ``minimum`` (``--strict``)."""
     if minimum is None:
         return
-    if minimum not in LEVELS:
-        raise UsageError(f"Unknown isolation level {minimum!r}; use one of {', '.join(LEVELS)}.")
-    if LEVELS.index(level) < LEVELS.index(minimum):
+    if _level_index(level) < _level_index(minimum):
         hint = ""
         if minimum == "bubblewrap":
             hint = " Install bubblewrap (apt-get install bubblewrap)."
+        elif minimum == "landlock":
+            hint = f" {_landlock_hint()}"
         raise UsageError(
             f"Isolation here is {describe(level)}, below the required {minimum!r}.{hint}"
         )
+
+
+def _landlock_hint() -> str:
+    why = capabilities().why_not
+    return (
+        f"The landlock level is not available here ({why}). Install bubblewrap "
+        "(apt-get install bubblewrap), or grade on a Linux 5.13+ kernel with Landlock enabled."
+    )
+
+
+def choose(
+    requested: str | None = None, *, allow_weak: bool = False, strict: str | None = None
+) -> str:
+    """The level to grade at: ``requested`` (it must work here) or the strongest this
+    machine offers. Below ``landlock`` only with ``allow_weak``: a student could then
+    read the reference and forge results. ``GRADER_ISOLATION`` and
+    ``GRADER_ALLOW_WEAK_ISOLATION=1`` say the same for entry points an LMS starts."""
+    requested = requested or os.environ.get("GRADER_ISOLATION") or None
+    allow_weak = allow_weak or os.environ.get("GRADER_ALLOW_WEAK_ISOLATION") == "1"
+    if requested is not None:
+        _level_index(requested)
+        if not available(requested):
+            why = (
+                "bubblewrap cannot start here"
+                if requested == "bubblewrap"
+                else capabilities().why_not
+            )
+            raise UsageError(f"Isolation level {requested!r} is not available here: {why}.")
+        level = requested
+    else:
+        level = detect()
+    require(level, strict)
+    if _level_index(level) < _level_index(SAFE_LEVEL) and not allow_weak:
+        reason = "" if requested == level else f" {_landlock_hint()}"
+        raise UsageError(
+            f"Refusing to grade at isolation level {level!r}: {WEAK_LEVEL_RISKS}.{reason} "
+            "To grade anyway, pass --allow-weak-isolation (or set allow_weak_isolation = true "
+            "under [grading] in assignment.toml)."
+        )
+    return level
+
+
+# -- the landlock level: what a worker may touch ------------------------------------------
+
+# Folders a Python program reads; /dev for its devices (/dev/shm stays read-only).
+_READ_ONLY_SYSTEM = (
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+)
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/urandom", "/dev/random")
+
+
+def confinement(isolation: Isolation, scratch: Path) -> dict[str, Any] | None:
+    """What a worker forked for ``isolation`` confines itself to (sent to the template
+    with the fork request), or None when it does not confine itself."""
+    if isolation.level == "limits":
+        return None
+    if not capabilities().landlock_level:
+        if isolation.level == "landlock":
+            # Never a worker less confined than the level in force says.
+            raise UsageError(f"Landlock is not available here: {capabilities().why_not}")
+        return None
+    package = Path(__file__).resolve().parents[1]
+    read_only = [*_READ_ONLY_SYSTEM, *map(str, _python_installation()), str(package)]
+    return {"read_only": read_only, "read_write": [str(scratch.resolve()), *_DEVICES]}
+
+
+def protect(paths: Iterable[Path], keep: Sequence[Path] = ()) -> list[Path]:
+    """Make ``paths`` unreadable to other users (the landlock level's worker user, when
+    the grader runs as root), but for the way to each of ``keep`` (the grader package
+    and the Python installation a worker imports from), whose parents stay searchable
+    and not listable. What was changed."""
+    keep_resolved = [p.resolve() for p in [*keep, *_worker_needs()]]
+    changed: list[Path] = []
+
+    def hide(path: Path) -> None:
+        try:
+            info = path.lstat()
+        except OSError:
+            return
+        if stat.S_ISLNK(info.st_mode):
+            return
+        inside = [k for k in keep_resolved if k != path and k.is_relative_to(path)]
+        if any(k == path or path.is_relative_to(k) for k in keep_resolved):
+            return
+        if stat.S_ISDIR(info.st_mode) and inside:
+            # On the way to something a worker needs: searchable, not listable.
+            wanted = (info.st_mode & ~stat.S_IRWXO) | stat.S_IXOTH
+            if stat.S_IMODE(info.st_mode) != stat.S_IMODE(wanted):
+                os.chmod(path, stat.S_IMODE(wanted))
+                changed.append(path)
+            for child in sorted(path.iterdir()):
+                hide(child)
+            return
+        if info.st_mode & stat.S_IRWXO:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~stat.S_IRWXO)
+            changed.append(path)
+
+    for path in paths:
+        hide(path.resolve())
+    return changed
+
+
+def guard(isolation: Isolation, course: Path) -> list[Path]:
+    """Graded as root at the landlock level, workers run as a user of their own: make the
+    course (reference, check files, course secret) and every hidden path unreadable to
+    it, whatever Landlock does. What was changed."""
+    if isolation.level != "landlock" or os.geteuid() != 0:
+        return []
+    return [*reach(_worker_needs()), *protect([course, *isolation.hidden])]
+
+
+def reach(paths: Iterable[Path]) -> list[Path]:
+    """Make the folders leading to ``paths`` searchable (not listable) by other users, so
+    a worker running as its own user can import Python and the grader from them (a
+    Python installed under /root, say). What was changed."""
+    changed: list[Path] = []
+    for path in paths:
+        for folder in reversed(path.resolve().parents):
+            try:
+                mode = stat.S_IMODE(folder.stat().st_mode)
+            except OSError:
+                break
+            if not mode & stat.S_IXOTH:
+                os.chmod(folder, mode | stat.S_IXOTH)
+                changed.append(folder)
+    return changed
+
+
+def _worker_needs() -> list[Path]:
+    return [Path(__file__).resolve().parents[1], *_python_installation()]
 
 
 _BWRAP_BASE = (

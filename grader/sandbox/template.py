@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,8 +37,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from grader.errors import GraderError
-from grader.sandbox.isolation import Isolation, wrap_command
+from grader.errors import GraderError, UsageError
+from grader.sandbox.isolation import Isolation, confinement, wrap_command
 
 __all__ = ["Template", "TemplateError", "close_templates", "template_for"]
 
@@ -49,6 +50,7 @@ _BOOT = (
 START_TIMEOUT = 180.0  # importing TensorFlow on a loaded machine
 REQUEST_TIMEOUT = 30.0  # a fork or a kill; a template slower than this is stuck
 _MAX_REPLY_BYTES = 1 << 16
+_STOP_TIMEOUT = 3.0
 
 
 class TemplateError(GraderError):
@@ -80,6 +82,14 @@ class Template:
         self.root = Path(tempfile.mkdtemp(prefix="grader-template-"))
         self._home = self.root / "home"
         self._home.mkdir()
+        self.reasons: dict[int, str] = {}  # worker pid -> why the template ended it
+        # Graded as root at the landlock level: workers run as a user of their own (one
+        # per template, so that one student's processes are never another's).
+        self.uid: int | None = None
+        self._uid_lock: IO[bytes] | None = None
+        if isolation.level == "landlock" and os.geteuid() == 0:
+            self.uid, self._uid_lock = _claim_uid()
+            os.chmod(self.root, 0o711)  # workers reach their folder, list nothing
         self._scratches: set[Path] = set()
         self._lock = threading.Lock()
         self._broken = False
@@ -146,15 +156,25 @@ class Template:
     ) -> int:
         """Fork a worker for ``module`` (read from ``source``) that reads requests from
         ``fds[0]``, answers on ``fds[1]`` and prints to ``fds[2]``; its pid."""
-        request = {
+        scratch = cwd.parent
+        request: dict[str, Any] = {
             "op": "spawn",
             "module": module,
             "source": str(source),
             "cwd": str(cwd),
             "home": str(home),
+            "scratch": str(scratch),
             "memory_mb": memory_mb,
             "cpu": cpu_seconds,
         }
+        try:
+            policy = confinement(self.isolation, scratch)
+        except UsageError as exc:
+            self._fail(str(exc))
+        if policy is not None and self.uid is not None:
+            policy["uid"] = self.uid
+            policy["own"] = [str(scratch), str(cwd), str(home), str(source)]
+        request["confine"] = policy
         pid = self._request(request, fds).get("pid")
         if not isinstance(pid, int):
             self._fail("The worker template did not fork a worker.")
@@ -162,12 +182,20 @@ class Template:
 
     def kill(self, pid: int) -> int | None:
         """Kill the worker and every process it started; its exit status if known."""
-        status = self._request({"op": "kill", "pid": pid}).get("status")
+        reply = self._request({"op": "kill", "pid": pid})
+        self._note_reason(pid, reply)
+        status = reply.get("status")
         return status if isinstance(status, int) else None
+
+    def _note_reason(self, pid: int, reply: dict[str, Any]) -> None:
+        reason = reply.get("reason")
+        if isinstance(reason, str) and reason:
+            self.reasons[pid] = reason[:200]
 
     def wait(self, pid: int, timeout: float) -> int | None:
         """The worker's exit status once it has exited, or None after ``timeout``."""
         reply = self._request({"op": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 10)
+        self._note_reason(pid, reply)
         status = reply.get("status")
         return status if isinstance(status, int) else None
 
@@ -254,13 +282,77 @@ class Template:
             self._socket.close()
         process = getattr(self, "_process", None)
         if process is not None:
+            # A template told to stop (its socket closed) kills its workers and what they
+            # left behind first; one that does not is killed.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=_STOP_TIMEOUT)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, 9)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+        if getattr(self, "uid", None) is not None:
+            _kill_user(self.uid)
         with contextlib.suppress(OSError):
             self._log.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._uid_lock is not None:
+            with contextlib.suppress(OSError):
+                self._uid_lock.close()
+
+
+# Workers' own users, when grading as root: below 65534 (containers that map only
+# 65536 users still have them), above the range distributions hand out.
+_UID_FIRST, _UID_COUNT = 61000, 4000
+
+
+def _claim_uid() -> tuple[int, IO[bytes]]:
+    """A user no other grading process on this machine is using: the first of the range
+    whose lock file this process can lock (the lock ends with the process)."""
+    import fcntl
+    import pwd
+
+    locks = Path(tempfile.gettempdir()) / f"grader-users-{os.geteuid()}"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    info = locks.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise TemplateError(f"{locks} is not a folder of this user's: cannot pick a user.")
+    os.chmod(locks, 0o700)
+    for uid in range(_UID_FIRST, _UID_FIRST + _UID_COUNT):
+        with contextlib.suppress(KeyError):
+            pwd.getpwuid(uid)
+            continue  # a user of the machine's own
+        handle = open(locks / str(uid), "ab")  # noqa: SIM115 - held for the template's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return uid, handle
+    raise TemplateError("Every worker user is in use by other grading processes.")
+
+
+_KILL_ALL = "import os, signal\ntry: os.kill(-1, signal.SIGKILL)\nexcept ProcessLookupError: pass"
+
+
+def _kill_user(uid: int | None) -> None:
+    """Every process of the workers' user dies (what a template that died left behind)."""
+    if uid is None:
+        return
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-c",
+                _KILL_ALL,
+            ],
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
 
 
 _TEMPLATES: dict[Isolation, Template] = {}

@@ -23,10 +23,14 @@ import gc
 import importlib.util
 import json
 import os
+import select
 import shutil
 import signal
 import socket
+import stat
 import sys
+import sysconfig
+import tempfile
 import threading
 import time
 import traceback
@@ -191,7 +195,7 @@ def _failure(kind: str, type_name: str, message: str, tb: str) -> dict[str, Any]
     }
 
 
-def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
+def _limit_resources(*, memory_mb: int, cpu_seconds: int, processes: int | None = None) -> None:
     # Set before the student's module is imported; hard limits, so an unprivileged
     # worker cannot raise them again.
     import resource
@@ -201,6 +205,11 @@ def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+    files = min(_MAX_OPEN_FILES, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+    if processes is not None:
+        # Counted per user: only meaningful for a user of the worker's own.
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     # When a container runs out of memory, its kernel kills this worker (one student's
     # checks fail) rather than the grading process (the whole result lost).
     try:
@@ -208,6 +217,29 @@ def _limit_resources(*, memory_mb: int, cpu_seconds: int) -> None:
             handle.write("1000")
     except OSError:  # no /proc, or a kernel that refuses
         pass
+
+
+_MAX_OPEN_FILES = 1024
+_MAX_PROCESSES = 512  # threads count too: TensorFlow starts a few dozen
+
+
+def _confine(policy: dict[str, Any]) -> None:
+    """The landlock level, applied to this freshly forked worker before any student code
+    runs: a user of its own (when the template is root), Landlock, seccomp."""
+    from grader.sandbox import landlock, seccomp
+
+    uid = policy.get("uid")
+    if isinstance(uid, int):
+        # Only what the grading process made for this worker, never anything found
+        # inside it (a link left there by an earlier worker must not be followed).
+        for path in policy.get("own", []):
+            os.chown(path, uid, uid, follow_symlinks=False)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        _set_dumpable(1)  # a change of user makes the process undumpable again
+    landlock.restrict(policy["read_only"], policy["read_write"])
+    seccomp.confine()
 
 
 class _Replies:
@@ -252,12 +284,19 @@ def _watch_import(
     replies.send(reply)
 
 
-def serve(request_fd: int, reply_fd: int, module_name: str, source: Path) -> int:
+def serve(
+    request_fd: int,
+    reply_fd: int,
+    module_name: str,
+    source: Path,
+    session: _Session | None = None,
+) -> int:
     """Answer requests for one student's module until the grader closes the pipe."""
     requests = os.fdopen(request_fd, "rb", buffering=0)
     replies = _Replies(os.fdopen(reply_fd, "wb"))
     sys.stdin = open(os.devnull)  # noqa: SIM115 - a student input() must not block
-    session = _Session(module_name, source)
+    if session is None:
+        session = _Session(module_name, source)
     while True:
         try:
             request = wire.read_message(requests)
@@ -293,23 +332,31 @@ def serve(request_fd: int, reply_fd: int, module_name: str, source: Path) -> int
 # -- the template ------------------------------------------------------------------------
 
 _PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
 _MAX_CONTROL_BYTES = 1 << 16
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _set_dumpable(value: int) -> None:
     # A template that is not dumpable cannot be ptraced by the workers it forks (same
     # user, no capabilities): a student cannot take it over to tamper with the next
     # student. Workers turn it back on so that their /proc/self stays their own.
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _prctl(_PR_SET_DUMPABLE, value)
 
 
-def _run_child(control: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
-    """In a freshly forked worker: set it apart from the template, then serve. Never returns."""
+def _run_child(
+    control: socket.socket, fds: list[int], request: dict[str, Any], status: int
+) -> None:
+    """In a freshly forked worker: set it apart from the template, confine it, say so on
+    ``status``, then serve. Never returns."""
     code = 70
     try:
         control.close()
@@ -324,11 +371,39 @@ def _run_child(control: socket.socket, fds: list[int], request: dict[str, Any]) 
         os.close(devnull)
         os.chdir(request["cwd"])
         os.environ["HOME"] = request["home"]
+        # Temporary files go to the worker's own folder: the only one it may write.
+        os.environ["TMPDIR"] = request["home"]
+        tempfile.tempdir = None
         # What a worker started as its own interpreter would see (main()'s arguments).
         sys.argv = ["-c", str(request_fd), str(reply_fd), str(request["module"])]
         sys.argv += [str(request["source"]), str(request["memory_mb"]), str(request["cpu"])]
-        _limit_resources(memory_mb=int(request["memory_mb"]), cpu_seconds=int(request["cpu"]))
-        code = serve(request_fd, reply_fd, str(request["module"]), Path(request["source"]))
+        policy = request.get("confine")
+        own_user = isinstance(policy, dict) and isinstance(policy.get("uid"), int)
+        _limit_resources(
+            memory_mb=int(request["memory_mb"]),
+            cpu_seconds=int(request["cpu"]),
+            processes=_MAX_PROCESSES if own_user else None,
+        )
+        source = Path(request["source"])
+        try:
+            if isinstance(policy, dict):
+                _confine(policy)
+            # Everything the worker needs before the student's code runs, made here:
+            # a failure now is the grader's (its Python or files out of the worker's
+            # reach), never the student's import error.
+            session = _Session(str(request["module"]), source)
+            source.read_bytes()
+            for folder in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]}:
+                os.listdir(folder)
+        except BaseException as exc:
+            # Never run student code less confined than the level says: the template
+            # tells the grading process, which treats it as its own fault.
+            with contextlib.suppress(OSError):
+                os.write(status, f"{type(exc).__name__}: {exc}"[:500].encode())
+            os._exit(71)
+        os.write(status, b"ok")
+        os.close(status)
+        code = serve(request_fd, reply_fd, str(request["module"]), source, session)
     except BaseException:  # nothing may fall back into the template's loop
         code = 70
     finally:
@@ -343,9 +418,18 @@ class _Children:
     def __init__(self) -> None:
         self.running: set[int] = set()
         self.ended: dict[int, int] = {}
+        self.scratch: dict[int, str] = {}  # pid -> the folder the scratch watcher sizes
+        self.reasons: dict[int, str] = {}  # pid -> why the template ended it
+        self.uid: int | None = None  # the workers' own user, when they have one
 
-    def add(self, pid: int) -> None:
+    def add(self, pid: int, request: dict[str, Any]) -> None:
         self.running.add(pid)
+        scratch = request.get("scratch")
+        if isinstance(scratch, str):
+            self.scratch[pid] = scratch
+        policy = request.get("confine")
+        if isinstance(policy, dict) and isinstance(policy.get("uid"), int):
+            self.uid = int(policy["uid"])
 
     def kill(self, pid: int) -> int | None:
         """Kill a worker's process group and collect its exit status."""
@@ -358,6 +442,7 @@ class _Children:
                 os.kill(pid, signal.SIGKILL)  # a worker that left its own group
             self._collect(pid, 0)
         self.running.discard(pid)
+        self.scratch.pop(pid, None)
         return self.ended.pop(pid, None)
 
     def wait(self, pid: int, timeout: float) -> int | None:
@@ -381,6 +466,7 @@ class _Children:
         if not done:
             return None
         self.running.discard(pid)
+        self.scratch.pop(pid, None)
         self.ended[pid] = os.waitstatus_to_exitcode(status)
         return self.ended[pid]
 
@@ -416,6 +502,135 @@ def _sweep(keep: Path) -> None:
                         os.unlink(entry.path)
 
 
+_CONFINE_TIMEOUT = 30.0
+
+
+def _spawn(
+    control: socket.socket, fds: list[int], request: dict[str, Any], children: _Children
+) -> dict[str, Any]:
+    """Fork a worker; its pid once it says it is confined (or why it could not be)."""
+    status_r, status_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        _run_child(control, fds, request, status_w)
+    os.close(status_w)
+    try:
+        said = b""
+        deadline = time.monotonic() + _CONFINE_TIMEOUT
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([status_r], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                break
+            chunk = os.read(status_r, 1024)
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(status_r)
+    children.add(pid, request)
+    if said != b"ok":
+        children.kill(pid)
+        why = said.decode("utf-8", errors="replace") or "it exited before saying so"
+        return {"error": f"a worker could not be isolated as the level requires: {why}"}
+    return {"pid": pid}
+
+
+def _children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(p) for p in f.read().split()]
+    return found
+
+
+def _sweep_all(root: Path, own_namespace: bool, uid: int | None) -> None:
+    if own_namespace:
+        _sweep(root)
+    else:
+        if uid is not None:
+            kill_user(uid)
+        _sweep_orphans()
+
+
+def kill_user(uid: int) -> None:
+    """Kill every process of ``uid`` (the workers' own user): ``kill(-1)`` sent as that
+    user reaches all of them at once, so none can fork in between."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _sweep_orphans() -> None:
+    """Kill every process left that this template did not fork as a worker: with no
+    worker running, each is something a student started that outlived its worker, and
+    (the template being their subreaper) has become the template's child."""
+    me = os.getpid()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        orphans = _children_of(me)
+        if not orphans:
+            break
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in orphans:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+# What a worker may keep in its scratch folder at once; more is ended at once. The
+# kernel bounds each file (RLIMIT_FSIZE); this bounds them all.
+SCRATCH_BYTES = 512 << 20
+SCRATCH_FILES = 10_000
+_WATCH_INTERVAL = 0.05
+
+
+def _usage(folder: str, files_limit: int) -> tuple[int, int]:
+    """Bytes on disk and entries under ``folder``, links not followed; stops counting
+    past ``files_limit`` entries."""
+    size = count = 0
+    stack = [folder]
+    while stack and count <= files_limit:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                count += 1
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    size += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+    return size, count
+
+
+def _watch_scratch(children: _Children) -> None:
+    """End a worker whose scratch folder grows past SCRATCH_BYTES or SCRATCH_FILES."""
+    while True:
+        time.sleep(_WATCH_INTERVAL)
+        for pid, folder in list(children.scratch.items()):
+            size, count = _usage(folder, SCRATCH_FILES)
+            why = None
+            if size > SCRATCH_BYTES:
+                why = f"wrote more than {SCRATCH_BYTES >> 20} MB of files"
+            elif count > SCRATCH_FILES:
+                why = f"created more than {SCRATCH_FILES:,} files and folders"
+            if why is not None and pid in children.running:
+                children.reasons[pid] = why
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                children.scratch.pop(pid, None)
+
+
 def template_main(argv: list[str] | None = None) -> int:
     """Import everything a worker needs, then fork a worker per request on ``control``.
 
@@ -427,6 +642,9 @@ def template_main(argv: list[str] | None = None) -> int:
     own_namespace = args[1] == "1" and os.getppid() == 1
     root = Path.cwd()  # the template's root: the workers' scratch folders are in it
     _set_dumpable(0)
+    # Whatever a worker starts and leaves behind (a daemon that left its process group
+    # and session) becomes this process's child, so it can be found and killed.
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     configure_tensorflow()
     import keras  # noqa: F401 - imported once here, for every worker forked later
 
@@ -435,6 +653,7 @@ def template_main(argv: list[str] | None = None) -> int:
     gc.freeze()
     control.send(json.dumps({"ready": True, "namespace": own_namespace}).encode())
     children = _Children()
+    threading.Thread(target=_watch_scratch, args=(children,), daemon=True).start()
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, _MAX_CONTROL_BYTES, 3)
@@ -446,17 +665,16 @@ def template_main(argv: list[str] | None = None) -> int:
             request = json.loads(data)
             op = request["op"]
             if op == "spawn" and len(fds) == 3:
-                pid = os.fork()
-                if pid == 0:
-                    _run_child(control, fds, request)
-                children.add(pid)
-                reply: dict[str, Any] = {"pid": pid}
+                reply: dict[str, Any] = _spawn(control, fds, request, children)
             elif op == "kill":
-                reply = {"status": children.kill(int(request["pid"]))}
-                if own_namespace and not children.running:
-                    _sweep(root)
+                pid = int(request["pid"])
+                reply = {"status": children.kill(pid), "reason": children.reasons.pop(pid, None)}
+                if not children.running:
+                    _sweep_all(root, own_namespace, children.uid)
             elif op == "wait":
-                reply = {"status": children.wait(int(request["pid"]), float(request["timeout"]))}
+                pid = int(request["pid"])
+                status = children.wait(pid, float(request["timeout"]))
+                reply = {"status": status, "reason": children.reasons.get(pid)}
             else:
                 reply = {"error": f"unknown request {op!r}"}
         except Exception as exc:
@@ -469,8 +687,7 @@ def template_main(argv: list[str] | None = None) -> int:
         control.send(json.dumps(reply).encode())
     for pid in list(children.running):
         children.kill(pid)
-    if own_namespace:
-        _sweep(root)
+    _sweep_all(root, own_namespace, children.uid)
     return 0
 
 

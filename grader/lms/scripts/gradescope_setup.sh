@@ -12,8 +12,10 @@ VENV="$ROOT/venv"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# bubblewrap isolates student code where the container allows user namespaces; the
-# grader falls back to resource limits where it does not (the run's output says which).
+# bubblewrap isolates student code where the container allows user namespaces; where it
+# does not, the grader uses Landlock and seccomp (Linux 5.13+, no package needed), and
+# below that refuses to grade unless gradescope.json says allow_weak_isolation (the
+# run's output names the level).
 apt-get install -y --no-install-recommends \
     ca-certificates python3 python3-venv python3-pip bubblewrap
 
@@ -50,3 +52,7 @@ recent_enough "$PYTHON" || { echo "setup.sh: no Python 3.11+ could be installed"
 cd "$SOURCE"
 GRADER_ROOT="$SOURCE" PYTHONPATH="$SOURCE" TF_CPP_MIN_LOG_LEVEL=3 \
     "$VENV/bin/python" -c 'import grader.cli, keras, tensorflow; print("grader", grader.__version__, "tensorflow", tensorflow.__version__, "keras", keras.__version__)'
+# Which isolation this image offers (the grading container may differ): informative only.
+GRADER_ROOT="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
+    'from grader.sandbox.isolation import describe, detect; print("isolation here:", describe(detect()))' ||
+    true
