@@ -3,7 +3,10 @@
 The process running this (the CLI) never imports TensorFlow and never runs student
 code. Each grading process imports TensorFlow once, keeps the reference's answers
 for every student it grades, and starts one sandboxed worker per submission. Each
-student's result is written to ``OUT/students/`` as soon as it is known.
+student's result is written to ``OUT/students/`` as soon as it is known. A grading
+process that dies (killed by a student's code at weak isolation, or by the kernel when
+memory runs out) costs its students nothing but time; a submission whose grading kills
+it even when graded alone is named as the cause (see ``_run_jobs``).
 
 A run into a folder that already holds results resumes: a student whose submission is
 unchanged since it was graded, by the same grading (see ``grading_key``), keeps that
@@ -21,13 +24,17 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import stat
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from grader import __version__
 from grader.assignment import Assignment
@@ -292,6 +299,181 @@ def _remove_stale_temporaries(out: Path) -> None:
 # ---------------------------------------------------------------- grading
 
 
+_T = TypeVar("_T")
+_Job = tuple[Any, ...]
+
+
+_CULPRIT = (
+    "Grading this submission stopped the grading process twice, the second time with this "
+    "submission graded alone, so this submission is the cause (it may exhaust the memory or "
+    "stop processes). Nothing was graded: it needs to be looked at."
+)
+
+
+def _culprit_result(assignment: Assignment, submission: Submission) -> StudentResult:
+    """Its grading killed the grading process even with no classmate in it: nothing counts,
+    and the instructor is told which submission to look at."""
+    return replace(grader_fault_result(assignment, submission, _CULPRIT), error=_CULPRIT)
+
+
+def _tracked(folder: str, job: int, fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` in a grading process, with ``job`` on record in ``folder`` meanwhile
+    (under this process's id): if the process dies, the record names what it was running."""
+    path = os.path.join(folder, str(os.getpid()))
+    with contextlib.suppress(OSError):  # no record: the job only looks never started
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, f"{job}\n".encode("ascii"))
+        finally:
+            os.close(fd)
+    try:
+        return fn(*args)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _take_records(folder: str) -> set[int]:
+    """The jobs grading processes were running when they died; the records are removed.
+    Whatever else is there (a worker may reach the folder at weak isolation) is skipped."""
+    jobs: set[int] = set()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # gone: nobody is blamed
+        return jobs
+    for entry in entries:
+        with contextlib.suppress(OSError, ValueError):
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            try:
+                record = os.read(fd, 32) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+                if record.endswith(b"\n"):  # all of it: a job number and a newline
+                    jobs.add(int(record))
+            finally:
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+    return jobs
+
+
+def _run_shared(
+    batch: list[int],
+    jobs: Sequence[_Job],
+    fn: Callable[..., _T],
+    workers: int,
+    start: tuple[Callable[..., None], tuple[Any, ...]],
+    folder: str,
+    finished: Callable[[int, Future[_T]], None],
+) -> list[int]:
+    """Run ``batch`` in one pool of ``workers`` processes; the jobs a death made it drop."""
+    lost: list[int] = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max(1, min(workers, len(batch))),
+        mp_context=context,
+        initializer=start[0],
+        initargs=start[1],
+    ) as pool:
+        futures: dict[Future[_T], int] = {}
+        for job in batch:
+            try:
+                futures[pool.submit(_tracked, folder, job, fn, *jobs[job])] = job
+            except BrokenProcessPool:  # broke before this one was queued
+                lost.append(job)
+        for future in as_completed(futures):
+            if isinstance(future.exception(), BrokenProcessPool):
+                lost.append(futures[future])
+            else:
+                finished(futures[future], future)
+    return sorted(lost)
+
+
+def _run_alone(
+    batch: list[int],
+    jobs: Sequence[_Job],
+    fn: Callable[..., _T],
+    start: tuple[Callable[..., None], tuple[Any, ...]],
+    folder: str,
+    finished: Callable[[int, Future[_T]], None],
+) -> dict[int, bool]:
+    """Run each job of ``batch`` in a process of its own, all at once. The jobs whose
+    process died, each with whether it died running that job (not before)."""
+    dead: list[int] = []
+    context = multiprocessing.get_context("spawn")
+    with contextlib.ExitStack() as stack:
+        futures: dict[Future[_T], int] = {}
+        for job in batch:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(1, mp_context=context, initializer=start[0], initargs=start[1])
+            )
+            try:
+                futures[pool.submit(_tracked, folder, job, fn, *jobs[job])] = job
+            except BrokenProcessPool:
+                dead.append(job)
+        for future in as_completed(futures):
+            if isinstance(future.exception(), BrokenProcessPool):
+                dead.append(futures[future])
+            else:
+                finished(futures[future], future)
+    running = _take_records(folder)
+    return {job: job in running for job in sorted(dead)}
+
+
+def _run_jobs(
+    jobs: Sequence[_Job],
+    fn: Callable[..., _T],
+    workers: int,
+    start: tuple[Callable[..., None], tuple[Any, ...]],
+    finished: Callable[[int, Future[_T]], None],
+    died: Callable[[int, bool], None],
+) -> None:
+    """``fn(*job)`` for every job in spawned processes started by ``start`` (initializer,
+    its arguments), at most ``workers`` at once; each job ends in ``finished`` (its future:
+    a value or an exception) or in ``died``.
+
+    A process that dies breaks its pool, which drops every job it still holds. The jobs
+    the pool's processes were running then are suspects: each runs again in a process of
+    its own. The jobs no process had started go back to a fresh shared pool, paying no
+    extra start. A suspect whose lone process dies while running it, with no other lone
+    process beside it, is the cause: ``died(job, True)``. Deaths no job is blamed for (a
+    broken initializer) send, the second time, every job left to run alone, where such a
+    death is ``died(job, False)``. So the loop always ends, and a job that runs normally
+    runs at most three times.
+    """
+    # Private to this user, and not in the output folder, which a worker may reach.
+    folder = tempfile.mkdtemp(prefix="grader-running-")
+    try:
+        pending = list(range(len(jobs)))
+        suspects: list[int] = []
+        blameless = 0
+        while pending:
+            lost = _run_shared(pending, jobs, fn, workers, start, folder, finished)
+            running = _take_records(folder)
+            if lost and not running.intersection(lost):
+                blameless += 1
+            pending = []
+            for job in lost:
+                (suspects if job in running or blameless >= 2 else pending).append(job)
+        # Lone processes run side by side, so one may die of another's doing (killed by it,
+        # or by the kernel when another exhausts the memory): once any of them ran its job,
+        # each death among them is only final when it happens again, with no process beside.
+        again: list[int] = []
+        step = max(1, workers)
+        for first in range(0, len(suspects), step):
+            batch = suspects[first : first + step]
+            dead = _run_alone(batch, jobs, fn, start, folder, finished)
+            student_ran = len(dead) < len(batch) or any(dead.values())
+            for job, running_it in dead.items():
+                if len(batch) > 1 and student_ran:
+                    again.append(job)
+                else:
+                    died(job, running_it)
+        for job in again:
+            for job_, running_it in _run_alone([job], jobs, fn, start, folder, finished).items():
+                died(job_, running_it)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def grade_class(
     assignment: Assignment,
     submissions: list[Submission],
@@ -330,40 +512,33 @@ def grade_class(
         if progress is not None:
             progress(result)
 
-    pending = list(plan.todo)
-    attempts: dict[str, int] = {}
+    todo = list(plan.todo)
     root_dir = str(root or project_root())
-    while pending:
-        context = multiprocessing.get_context("spawn")
-        workers = max(1, min(options.workers, len(pending)))
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_init_grading_process,
-            initargs=(options.isolation,),
-        ) as pool:
-            futures: dict[Future[str], Submission] = {
-                pool.submit(
-                    _grade_task, assignment.name, root_dir, s, options.limits, options.isolation
-                ): s
-                for s in pending
-            }
-            pending = []
-            for future in as_completed(futures):
-                submission = futures[future]
-                try:
-                    record(StudentResult.from_dict(json.loads(future.result())))
-                except BrokenProcessPool:
-                    # A grading process died; retry its students once in a fresh pool.
-                    attempts[submission.student] = attempts.get(submission.student, 0) + 1
-                    if attempts[submission.student] > 1:
-                        why = "the grading process died twice while grading it."
-                        record(grader_fault_result(assignment, submission, why))
-                    else:
-                        pending.append(submission)
-                except Exception as exc:
-                    why = f"{type(exc).__name__}: {exc}"
-                    record(grader_fault_result(assignment, submission, why))
+
+    def finished(job: int, future: Future[str]) -> None:
+        submission = todo[job]
+        try:
+            record(StudentResult.from_dict(json.loads(future.result())))
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            record(grader_fault_result(assignment, submission, why))
+
+    def died(job: int, grading_it: bool) -> None:
+        submission = todo[job]
+        if grading_it:
+            record(_culprit_result(assignment, submission))
+        else:
+            why = "the grading process kept dying before it could grade this submission."
+            record(grader_fault_result(assignment, submission, why))
+
+    _run_jobs(
+        [(assignment.name, root_dir, s, options.limits, options.isolation) for s in todo],
+        _grade_task,
+        options.workers,
+        (_init_grading_process, (options.isolation,)),
+        finished,
+        died,
+    )
 
     run = RunResult(
         assignment=assignment.name,

@@ -22,6 +22,7 @@ _LONGEST = (
     "test_notebooks.py",
     "test_bad_input.py",
     "test_resume.py",
+    "test_crash_recovery.py",
     "test_gradescope.py",
     "test_gradebooks.py",
     "test_prairielearn.py",
