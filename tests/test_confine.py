@@ -230,9 +230,12 @@ def pair():
     a, b = socket.socketpair()
     a.sendall(b"pair")
     got = b.recv(4)
-    for end in (a, b, *socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)):
+    for end in (a, b, *socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)):
         end.close()
     return got.decode()
+def dgram():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    a.sendto(b"x", A["unix_path"])
 attempt("tcp", tcp)
 attempt("udp", udp)
 attempt("unix", unix)
@@ -240,6 +243,7 @@ attempt("abstract", abstract)
 attempt("bind", bind)
 attempt("netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close())
 attempt("socketpair", pair)
+attempt("socketpair_dgram", dgram)
 attempt("socketpair_inet", lambda: libc_call(LIBC.socketpair(2, 1, 0, (ctypes.c_int * 2)())))
 """
 
@@ -291,8 +295,9 @@ def test_network_confined(tmp_path: Path, mode: str) -> None:
     if not seccomp.supported():
         pytest.skip(f"no syscall table for {os.uname().machine}")
     got, heard = _network(tmp_path, mode)
-    for denied in ("tcp", "udp", "unix", "abstract", "bind", "netlink", "socketpair_inet"):
-        assert got[denied] == "EPERM", denied  # socket() itself is refused
+    denied = ("tcp", "udp", "unix", "abstract", "bind", "netlink", "socketpair_inet")
+    for name in (*denied, "socketpair_dgram"):
+        assert got[name] == "EPERM", name  # socket() itself is refused
     assert got["socketpair"] == "pair"
     assert heard == {"tcp": False, "udp": False, "unix": False, "abstract": False}
 
@@ -637,3 +642,46 @@ def test_syscall_tables_match_the_kernel_headers(machine: str) -> None:
     known = {name: nr for name, nr in table.items() if name in numbers}
     assert known == {name: numbers[name] for name in known}
     assert len(known) >= len(table) - 3  # the newest calls may postdate the headers
+
+
+# What a worker running as the grader's own user could do to the grader's processes and
+# files, which Landlock has no right for.
+GRADER_HARM = """
+import resource
+parent = os.getppid()
+victim = A["victim"]
+attempt("chmod", lambda: os.chmod(victim, 0))
+attempt("fchmod", lambda: os.fchmod(os.open(victim, os.O_RDONLY), 0))
+attempt("utime", lambda: os.utime(victim, (0, 0)))
+attempt("setxattr", lambda: os.setxattr(victim, "user.grader", b"x"))
+def limit(pid):
+    resource.prlimit(pid, resource.RLIMIT_FSIZE if pid else resource.RLIMIT_CORE, (0, 0))
+attempt("prlimit_parent", lambda: limit(parent))
+attempt("prlimit_self", lambda: limit(0))
+attempt("setrlimit_self", lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+attempt("nice_parent", lambda: os.setpriority(os.PRIO_PROCESS, parent, 19))
+attempt("nice_self", lambda: os.setpriority(os.PRIO_PROCESS, 0, 5))
+attempt("affinity_parent", lambda: os.sched_setaffinity(parent, {0}))
+attempt("affinity_self", lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)))
+attempt("idle_parent", lambda: os.sched_setscheduler(parent, os.SCHED_IDLE, os.sched_param(0)))
+attempt("tmpfile", lambda: os.close(os.open(A["scratch"], os.O_TMPFILE | os.O_RDWR)))
+attempt("named_file", lambda: os.close(os.open(A["scratch"] + "/n", os.O_CREAT | os.O_RDWR)))
+"""
+
+
+@needs_seccomp
+@pytest.mark.parametrize("mode", ["seccomp", "none"])
+def test_a_worker_cannot_change_the_graders_files_or_processes(tmp_path: Path, mode: str) -> None:
+    victim = tmp_path / "readable" / "data.txt"
+    got = run(tmp_path, GRADER_HARM, mode=mode, victim=str(victim))
+    harmful = ("chmod", "fchmod", "utime", "setxattr", "prlimit_parent", "nice_parent")
+    harmful += ("affinity_parent", "idle_parent", "tmpfile")
+    own = ("prlimit_self", "setrlimit_self", "nice_self", "affinity_self", "named_file")
+    if mode == "none":
+        # The same attempts work unconfined (setxattr may be refused by a file system
+        # without user attributes), so the filter is what stops them.
+        assert all(got[name] == "ok" for name in harmful if name != "setxattr"), got
+    else:
+        assert {name: got[name] for name in harmful} == dict.fromkeys(harmful, "EPERM")
+    assert {name: got[name] for name in own} == dict.fromkeys(own, "ok")
+    assert victim.read_text() == "data"

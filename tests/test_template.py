@@ -123,9 +123,21 @@ STUDENT = textwrap.dedent(
         return True
 
 
+    def chain(marker, depth):
+        # Each level starts the next and lives on: still growing when grading ends.
+        with open("chain.sh", "w") as handle:
+            handle.write(
+                f'if [ "$2" -lt {depth} ]; then /bin/sh "$0" "$1" $(($2+1)) & fi\\n'
+                "while :; do sleep 1; done\\n"
+            )
+        subprocess.Popen(["/bin/sh", "chain.sh", marker, "0"], start_new_session=True)
+        return True
+
+
     def many_files(count):
         for i in range(count):
             open(f"f{i}", "w").close()
+        time.sleep(5)  # the folder is checked every 50 ms, not at each write
         return count
 
 
@@ -135,6 +147,34 @@ STUDENT = textwrap.dedent(
             with open(f"big{i}", "wb") as handle:
                 for _ in range(megabytes):
                     handle.write(block)
+        time.sleep(5)
+        return count
+
+
+    def hidden_files(count, megabytes):
+        # Written, then removed while still open: no folder scan sees them.
+        block = b"x" * (1 << 20)
+        kept = []
+        for i in range(count):
+            handle = open(f"gone{i}", "wb")
+            os.unlink(f"gone{i}")
+            for _ in range(megabytes):
+                handle.write(block)
+            handle.flush()
+            kept.append(handle)
+        time.sleep(5)
+        return len(kept)
+
+
+    def deep_files(count):
+        # Below a path longer than PATH_MAX.
+        for _ in range(20):
+            name = "d" * 250
+            os.mkdir(name)
+            os.chdir(name)
+        for i in range(count):
+            open(f"f{i}", "w").close()
+        time.sleep(5)
         return count
 
 
@@ -309,15 +349,25 @@ def test_closing_the_templates_kills_them():
         os.kill(pid, 0)
 
 
-@pytest.mark.parametrize(
-    ("call", "args", "why"),
-    [
-        ("many_files", (30_000,), "created more than 10,000 files and folders"),
-        ("big_files", (12, 50), "wrote more than 512 MB of files"),
-    ],
-    ids=["files", "bytes"],
-)
-@pytest.mark.parametrize("isolation", EVERY[:2])
+_FILES = "created more than 10,000 files and folders"
+_BYTES = "wrote more than 512 MB of files"
+# The same watcher at every level; the confined levels are where it must see into a
+# worker of another user (its open files, through /proc).
+_FILLS = [
+    pytest.param(Isolation("limits"), "many_files", (30_000,), _FILES, id="files"),
+    pytest.param(Isolation("limits"), "big_files", (12, 50), _BYTES, id="bytes"),
+    *(
+        pytest.param(i.values[0], "hidden_files", (12, 50), _BYTES, id=f"removed-{i.id}")
+        for i in STRONG[:1]
+    ),
+    *(
+        pytest.param(i.values[0], "deep_files", (30_000,), _FILES, id=f"deep-{i.id}")
+        for i in STRONG[:1]
+    ),
+]
+
+
+@pytest.mark.parametrize(("isolation", "call", "args", "why"), _FILLS)
 def test_a_worker_that_fills_its_folder_is_stopped_and_told_why(
     student, isolation, call, args, why
 ):
@@ -328,3 +378,20 @@ def test_a_worker_that_fills_its_folder_is_stopped_and_told_why(
         assert worker.call("exists", "f0").value is False
         scratch = worker._scratch
     assert scratch is not None and not scratch.exists()
+
+
+@pytest.mark.parametrize("isolation", EVERY)
+def test_a_growing_chain_of_processes_dies_before_the_next_student(student, isolation):
+    marker = f"chain-{os.getpid()}-{time.time_ns()}"
+    try:
+        with Worker(student, MODULE, LIMITS, isolation) as worker:
+            worker.call("chain", marker, 3000)
+            deadline = time.monotonic() + 20
+            while len(_processes_with(marker)) < 100 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(_processes_with(marker)) >= 100
+        assert _processes_with(marker) == []
+    finally:
+        for pid in _processes_with(marker):
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)

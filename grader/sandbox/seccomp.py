@@ -34,6 +34,7 @@ _LD_W_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
 _JEQ = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
 _JSET = 0x45  # BPF_JMP | BPF_JSET | BPF_K
 _RET = 0x06  # BPF_RET | BPF_K
+_ALU_AND_K = 0x54  # BPF_ALU | BPF_AND | BPF_K
 
 _RET_KILL_PROCESS = 0x80000000
 _RET_ERRNO = 0x00050000
@@ -69,20 +70,30 @@ _COMMON = {
     "landlock_add_rule": 445,
     "landlock_restrict_self": 446,
     "memfd_secret": 447,
+    "openat2": 437,
+    "fchmodat2": 452,
     "open_tree_attr": 467,
 }
 
 _X86_64 = {
+    "open": 2,
     "shmget": 29,
     "socket": 41,
+    "connect": 42,
     "socketpair": 53,
     "clone": 56,
     "semget": 64,
     "msgget": 68,
+    "chmod": 90,
+    "fchmod": 91,
     "chown": 92,
     "fchown": 93,
     "lchown": 94,
     "ptrace": 101,
+    "utime": 132,
+    "setpriority": 141,
+    "sched_setparam": 142,
+    "sched_setscheduler": 144,
     "syslog": 103,
     "vhangup": 153,
     "modify_ldt": 154,
@@ -100,19 +111,35 @@ _X86_64 = {
     "setdomainname": 171,
     "iopl": 172,
     "ioperm": 173,
+    "setxattr": 188,
+    "lsetxattr": 189,
+    "fsetxattr": 190,
+    "removexattr": 197,
+    "lremovexattr": 198,
+    "fremovexattr": 199,
+    "sched_setaffinity": 203,
     "init_module": 175,
     "delete_module": 176,
     "quotactl": 179,
     "clock_settime": 227,
+    "utimes": 235,
     "mq_open": 240,
     "kexec_load": 246,
     "add_key": 248,
     "request_key": 249,
     "keyctl": 250,
+    "ioprio_set": 251,
+    "migrate_pages": 256,
+    "openat": 257,
     "fchownat": 260,
+    "futimesat": 261,
+    "fchmodat": 268,
     "unshare": 272,
+    "move_pages": 279,
+    "utimensat": 280,
     "perf_event_open": 298,
     "fanotify_init": 300,
+    "prlimit64": 302,
     "name_to_handle_at": 303,
     "open_by_handle_at": 304,
     "clock_adjtime": 305,
@@ -120,6 +147,7 @@ _X86_64 = {
     "process_vm_readv": 310,
     "process_vm_writev": 311,
     "finit_module": 313,
+    "sched_setattr": 314,
     "seccomp": 317,
     "memfd_create": 319,
     "kexec_file_load": 320,
@@ -129,14 +157,25 @@ _X86_64 = {
 }
 
 _AARCH64 = {
+    "setxattr": 5,
+    "lsetxattr": 6,
+    "fsetxattr": 7,
+    "removexattr": 14,
+    "lremovexattr": 15,
+    "fremovexattr": 16,
+    "ioprio_set": 30,
     "umount2": 39,
     "mount": 40,
     "pivot_root": 41,
     "chroot": 51,
+    "fchmod": 52,
+    "fchmodat": 53,
     "fchownat": 54,
+    "openat": 56,
     "fchown": 55,
     "vhangup": 58,
     "quotactl": 60,
+    "utimensat": 88,
     "acct": 89,
     "unshare": 97,
     "kexec_load": 104,
@@ -145,6 +184,10 @@ _AARCH64 = {
     "clock_settime": 112,
     "syslog": 116,
     "ptrace": 117,
+    "sched_setparam": 118,
+    "sched_setscheduler": 119,
+    "sched_setaffinity": 122,
+    "setpriority": 140,
     "reboot": 142,
     "sethostname": 161,
     "setdomainname": 162,
@@ -156,21 +199,26 @@ _AARCH64 = {
     "shmget": 194,
     "socket": 198,
     "socketpair": 199,
+    "connect": 203,
     "add_key": 217,
     "request_key": 218,
     "keyctl": 219,
     "clone": 220,
     "swapon": 224,
     "swapoff": 225,
+    "migrate_pages": 238,
+    "move_pages": 239,
     "perf_event_open": 241,
     "fanotify_init": 262,
     "name_to_handle_at": 264,
     "open_by_handle_at": 265,
+    "prlimit64": 261,
     "clock_adjtime": 266,
     "setns": 268,
     "process_vm_readv": 270,
     "process_vm_writev": 271,
     "finit_module": 273,
+    "sched_setattr": 274,
     "seccomp": 277,
     "memfd_create": 279,
     "bpf": 280,
@@ -261,9 +309,51 @@ _DENIED = (
     "iopl",
     "ioperm",
     "modify_ldt",
+    # Landlock has no right for a file's mode, times or extended attributes: a worker
+    # running as the grader's user could otherwise make the course or a classmate's
+    # submission unreadable.
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    # Sockets come only from socketpair(): connect() would reach any named UNIX socket.
+    "connect",
+    # Its flags are behind a pointer (O_TMPFILE: a file no folder scan can see).
+    "openat2",
 )
-# Calls an architecture does not have (aarch64 has no chown, lchown or port I/O).
-_NOT_EVERYWHERE = frozenset({"chown", "lchown", "iopl", "ioperm", "modify_ldt"})
+# Calls an architecture does not have (aarch64 has no chown, lchown, port I/O, open,
+# chmod or utime: only their *at forms).
+_NOT_EVERYWHERE = frozenset(
+    {"chown", "lchown", "iopl", "ioperm", "modify_ldt", "chmod", "utime", "utimes", "futimesat"}
+)
+# Denied unless aimed at the caller itself (the pid argument, at this index, is 0): a
+# worker running as the grader's user could otherwise lower the grader's limits, its
+# priority or its CPUs.
+_OWN_PROCESS_ONLY = {
+    "prlimit64": 0,
+    "sched_setaffinity": 0,
+    "sched_setscheduler": 0,
+    "sched_setparam": 0,
+    "sched_setattr": 0,
+    "migrate_pages": 0,
+    "move_pages": 0,
+    "setpriority": 1,
+    "ioprio_set": 1,
+}
+_SOCK_TYPE_MASK = 0xF
+_SOCK_STREAM = 1
+_SOCK_SEQPACKET = 5
+_O_TMPFILE = 0x400000  # __O_TMPFILE
 
 
 # Loaded once in the process that forks workers, so a worker never opens a library.
@@ -302,6 +392,9 @@ class _Program:
     def jump(self, code: int, k: int, true: str | None, false: str | None) -> None:
         """Go to label ``true`` if the test holds, else ``false`` (None: the next one)."""
         self._code.append((code, true, false, k))
+
+    def alu_and(self, k: int) -> None:
+        self._code.append((_ALU_AND_K, None, None, k))
 
     def ret(self, action: int) -> None:
         self._code.append((_RET, None, None, action))
@@ -379,8 +472,25 @@ def _worker_program(arch: _Arch) -> _Program:
     program.label("not_clone")
     program.jump(_JEQ, nr["socketpair"], None, "not_socketpair")
     program.load(_arg_low(0))
-    program.jump(_JEQ, _AF_UNIX, "allow", "eperm")
+    program.jump(_JEQ, _AF_UNIX, None, "eperm")
+    # Streams only: a datagram socket could still send to a named socket.
+    program.load(_arg_low(1))
+    program.alu_and(_SOCK_TYPE_MASK)
+    program.jump(_JEQ, _SOCK_STREAM, "allow", None)
+    program.jump(_JEQ, _SOCK_SEQPACKET, "allow", "eperm")
     program.label("not_socketpair")
+    for name, index in _OWN_PROCESS_ONLY.items():
+        program.jump(_JEQ, nr[name], None, f"not_{name}")
+        program.load(_arg_low(index))
+        program.jump(_JEQ, 0, "allow", "eperm")
+        program.label(f"not_{name}")
+    # O_TMPFILE makes a file without a name, which the scratch folder's size misses.
+    for name, index in (("openat", 2), ("open", 1)):
+        if name in nr:
+            program.jump(_JEQ, nr[name], None, f"not_{name}")
+            program.load(_arg_low(index))
+            program.jump(_JSET, _O_TMPFILE, "eperm", "allow")
+            program.label(f"not_{name}")
     program.label("allow")
     _finish(program)
     return program

@@ -221,6 +221,18 @@ def _limit_resources(*, memory_mb: int, cpu_seconds: int, processes: int | None 
 
 _MAX_OPEN_FILES = 1024
 _MAX_PROCESSES = 512  # threads count too: TensorFlow starts a few dozen
+_SHARED_USER_PROCESSES = 1024  # more than its own user's when it shares the grader's
+
+
+def _user_tasks(uid: int) -> int:
+    """How many processes and threads ``uid`` runs (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count
 
 
 def _confine(policy: dict[str, Any]) -> None:
@@ -378,11 +390,16 @@ def _run_child(
         sys.argv = ["-c", str(request_fd), str(reply_fd), str(request["module"])]
         sys.argv += [str(request["source"]), str(request["memory_mb"]), str(request["cpu"])]
         policy = request.get("confine")
-        own_user = isinstance(policy, dict) and isinstance(policy.get("uid"), int)
+        processes = None
+        if isinstance(policy, dict) and isinstance(policy.get("uid"), int):
+            processes = _MAX_PROCESSES
+        elif os.geteuid() != 0:
+            # Counted over the whole user (the grader's own): what it runs now, and room.
+            processes = _user_tasks(os.geteuid()) + _SHARED_USER_PROCESSES
         _limit_resources(
             memory_mb=int(request["memory_mb"]),
             cpu_seconds=int(request["cpu"]),
-            processes=_MAX_PROCESSES if own_user else None,
+            processes=processes,
         )
         source = Path(request["source"])
         try:
@@ -571,22 +588,47 @@ def kill_user(uid: int) -> None:
         os.waitpid(pid, 0)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, children first."""
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        for child in _children_of(queue.pop()):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def _sweep_orphans() -> None:
-    """Kill every process left that this template did not fork as a worker: with no
-    worker running, each is something a student started that outlived its worker, and
-    (the template being their subreaper) has become the template's child."""
+    """Kill every process left below this template (with no worker running, each is
+    something a student started, kept below the template as its subreaper). All are
+    stopped first, until a pass finds none still running, so nothing can fork while
+    they die; then all are killed at once."""
     me = os.getpid()
-    deadline = time.monotonic() + 5
+    stopped: set[int] = set()
+    deadline = time.monotonic() + _SWEEP_TIMEOUT
     while time.monotonic() < deadline:
-        orphans = _children_of(me)
-        if not orphans:
+        new = [pid for pid in _descendants(me) if pid not in stopped]
+        if not new:
             break
-        for pid in orphans:
+        for pid in new:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in orphans:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                os.kill(pid, signal.SIGSTOP)
+        stopped.update(new)
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    while time.monotonic() < deadline + 5:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                if not _children_of(me):
+                    break
+                time.sleep(0.005)
+        except ChildProcessError:
+            break
+
+
+_SWEEP_TIMEOUT = 30.0
 
 
 # What a worker may keep in its scratch folder at once; more is ended at once. The
@@ -596,29 +638,45 @@ SCRATCH_FILES = 10_000
 _WATCH_INTERVAL = 0.05
 
 
-def _usage(folder: str, files_limit: int) -> tuple[int, int]:
-    """Bytes on disk and entries under ``folder``, links not followed; stops counting
-    past ``files_limit`` entries."""
+def _usage(folder: str, files_limit: int, pids: list[int]) -> tuple[int, int]:
+    """Bytes on disk and entries under ``folder`` (through folder handles, so no path is
+    too long; links not followed), plus files ``pids`` hold open that have no name any
+    more; counting stops past ``files_limit`` entries."""
     size = count = 0
-    stack = [folder]
-    while stack and count <= files_limit:
-        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
-            for entry in entries:
+    seen: set[tuple[int, int]] = set()
+    with contextlib.suppress(OSError):
+        for _, folders, files, handle in os.fwalk(folder, follow_symlinks=False):
+            for name in (*folders, *files):
                 count += 1
                 with contextlib.suppress(OSError):
-                    info = entry.stat(follow_symlinks=False)
-                    size += info.st_blocks * 512
-                    if stat.S_ISDIR(info.st_mode):
-                        stack.append(entry.path)
+                    info = os.stat(name, dir_fd=handle, follow_symlinks=False)
+                    if (info.st_dev, info.st_ino) not in seen:
+                        seen.add((info.st_dev, info.st_ino))
+                        size += info.st_blocks * 512
+            if count > files_limit:
+                return size, count
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if not os.readlink(f"/proc/{pid}/fd/{fd}").endswith(" (deleted)"):
+                        continue
+                    info = os.stat(f"/proc/{pid}/fd/{fd}")
+                    if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+                        seen.add((info.st_dev, info.st_ino))
+                        size += info.st_blocks * 512
     return size, count
 
 
 def _watch_scratch(children: _Children) -> None:
-    """End a worker whose scratch folder grows past SCRATCH_BYTES or SCRATCH_FILES."""
+    """End a worker whose scratch folder (and files its processes hold open after
+    removing them) grows past SCRATCH_BYTES or SCRATCH_FILES."""
+    me = os.getpid()
     while True:
         time.sleep(_WATCH_INTERVAL)
         for pid, folder in list(children.scratch.items()):
-            size, count = _usage(folder, SCRATCH_FILES)
+            # One student at a time per template: everything below it is this one's.
+            size, count = _usage(folder, SCRATCH_FILES, _descendants(me))
             why = None
             if size > SCRATCH_BYTES:
                 why = f"wrote more than {SCRATCH_BYTES >> 20} MB of files"
