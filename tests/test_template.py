@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from grader.errors import StudentCrash, StudentError
+from grader.errors import StudentCrash, StudentError, StudentTimeout
 from grader.sandbox import template as template_module
 from grader.sandbox.client import Limits, Worker
 from grader.sandbox.isolation import Isolation, available, detect
@@ -176,6 +181,32 @@ STUDENT = textwrap.dedent(
             open(f"f{i}", "w").close()
         time.sleep(5)
         return count
+
+
+    def shrink_and_stop():
+        # The request pipe holds one page; a moment after answering, the worker stops
+        # itself, so the grader's next write of a large request can never finish.
+        import fcntl
+        import threading
+
+        fcntl.fcntl(int(sys.argv[1]), 1031, 4096)  # F_SETPIPE_SZ
+
+        def stop():
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+        threading.Thread(target=stop).start()
+        return True
+
+
+    def echo_size(values):
+        return len(values)
+
+
+    def leave_in_scratch(text):
+        with open("../left-for-later", "w") as handle:
+            handle.write(text)
+        os._exit(5)
 
 
     def read_parent_memory():
@@ -395,3 +426,101 @@ def test_a_growing_chain_of_processes_dies_before_the_next_student(student, isol
         for pid in _processes_with(marker):
             with contextlib.suppress(OSError):
                 os.kill(pid, 9)
+
+
+PYTHON_C = (sys.executable, "-c")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root")
+def test_removing_a_tree_a_student_locked_gives_rights_back_only_inside_it():
+    # As an ordinary user (the grader's, on a laptop): folders made with mkdir(name, 0)
+    # are removed, and the folder holding the tree keeps its mode.
+    tmp_path = Path(tempfile.mkdtemp())
+    tmp_path.chmod(0o755)  # pytest's own folders are closed to other users
+    try:
+        _remove_locked_tree(tmp_path)
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", str(tmp_path)], check=False)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _remove_locked_tree(tmp_path: Path) -> None:
+    holder = tmp_path / "holder"
+    holder.mkdir(mode=0o755)
+    tree = holder / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "f").write_text("x")
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from grader.sandbox.template import remove_tree
+        os.chmod({str(tree / "a" / "b")!r}, 0)
+        os.chmod({str(tree / "a")!r}, 0o500)
+        os.chmod({str(holder)!r}, 0o555)  # removing the tree itself is refused here
+        remove_tree({str(tree / "a")!r})
+        remove_tree({str(tree)!r}, ignore_errors=True)
+        """
+    )
+    for path in (tmp_path, holder, tree, tree / "a", tree / "a" / "b", tree / "a" / "b" / "f"):
+        os.chown(path, 65534, 65534)
+    done = subprocess.run(
+        [*("setpriv", "--reuid", "65534", "--regid", "65534"), "--clear-groups", *PYTHON_C, script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tree / "a").exists()
+    assert tree.exists()  # its folder is read-only: left, and the folder untouched
+    assert stat.S_IMODE(holder.stat().st_mode) == 0o555
+
+
+def test_a_worker_that_stops_reading_its_requests_times_out(student):
+    limits = Limits(call_timeout=3, import_timeout=60, submission_timeout=300)
+    with Worker(student, MODULE, limits) as worker:
+        assert worker.call("shrink_and_stop").value is True
+        time.sleep(1)
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout):
+            worker.call("echo_size", list(range(200_000)))
+        assert time.monotonic() - started < 20
+        assert worker.call("echo_size", [1, 2]).value == 2  # a fresh worker
+
+
+@pytest.mark.parametrize("isolation", EVERY[:2])
+def test_nothing_a_worker_leaves_in_its_folder_reaches_its_restart(student, isolation):
+    with Worker(student, MODULE, LIMITS, isolation) as worker:
+        with pytest.raises(StudentCrash):
+            worker.call("leave_in_scratch", "what the hidden checks asked")
+        assert worker.call("exists", "../left-for-later").value is False
+
+
+def test_an_import_that_fails_once_hidden_checks_ran_tells_nothing(tmp_path):
+    marker = tmp_path / "imported-once"
+    source = tmp_path / "student" / f"{MODULE}.py"
+    source.parent.mkdir()
+    source.write_text(
+        textwrap.dedent(
+            f"""
+            import os
+            if os.path.exists({str(marker)!r}):
+                raise ImportError("LOOT: l2_dense(85, l2=0.0323)")
+            open({str(marker)!r}, "w").close()
+
+
+            def crash():
+                os._exit(3)
+            """
+        )
+    )
+    with Worker(source, MODULE, LIMITS) as worker:
+        worker.hide_output()
+        with pytest.raises(StudentCrash):
+            worker.call("crash")
+        with pytest.raises(StudentError) as info:
+            worker.call("crash")
+    text = f"{info.value} {getattr(info.value, 'details', '')}"
+    assert "LOOT" not in text and "0.0323" not in text
+    assert "could not be imported again" in text

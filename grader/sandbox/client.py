@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import os
 import select
-import shutil
 import signal
 import termios
 import threading
@@ -42,7 +41,7 @@ from grader.errors import (
 )
 from grader.sandbox import wire
 from grader.sandbox.isolation import Isolation
-from grader.sandbox.template import Template, TemplateError, template_for
+from grader.sandbox.template import Template, TemplateError, remove_tree, template_for
 from grader.submissions import MAX_SOURCE_BYTES
 
 __all__ = ["CallResult", "Limits", "Worker"]
@@ -313,6 +312,14 @@ class Worker:
         """The import's failure, kept to fail every later call the same way; the worker
         is stopped (a slow import may still be running, a reply may be out of step)."""
         self._stop()
+        if self._output.sealed:
+            # A module that imported once and fails only once hidden checks have run
+            # would carry what it saw of their inputs into the student's page.
+            text = (
+                f"{self.shown} could not be imported again after its worker restarted "
+                "during the hidden checks."
+            )
+            details = ""
         self._import_error = StudentImportError(text, kind="import", details=details)
         return self._import_error
 
@@ -393,18 +400,27 @@ class Worker:
         budget = min(timeout, self._check_budget(what))
         started = time.monotonic()
         try:
-            self._send(request)
+            self._send(request, started + budget, budget, what)
             return self._receive(started + budget, budget, what)
         finally:
             self._used += time.monotonic() - started
 
-    def _send(self, request: dict[str, Any]) -> None:
+    def _send(self, request: dict[str, Any], deadline: float, budget: float, what: str) -> None:
+        """Write the request within the call's time: a worker that stops reading its
+        pipe (it may shrink the pipe and stop itself) times out like a hung call."""
         body = wire.dumps(request)
         data = len(body).to_bytes(_HEADER_BYTES, "big") + body
         try:
             view = memoryview(data)
             while view:
-                written = os.write(self._request_fd, view)
+                left = deadline - time.monotonic()
+                _, ready, _ = select.select([], [self._request_fd], [], max(left, 0))
+                if not ready:
+                    self._stop()
+                    raise StudentTimeout(
+                        f"{what} did not finish within {budget:g} s.", kind="timeout"
+                    )
+                written = os.write(self._request_fd, view[: select.PIPE_BUF])
                 view = view[written:]
         except (BrokenPipeError, OSError):
             raise self._crashed("before it could be called") from None
@@ -500,11 +516,15 @@ def _prepare_scratch(home: Path, code: Path, name: str, source: bytes) -> None:
     folders are removed (rmtree does not follow links) and made anew, and the source is
     created, never overwritten, through a handle on the new folder that refuses links.
     """
+    # Everything an earlier worker left in the folder goes: a file written there is
+    # how one worker would hand what it saw (hidden checks' inputs) to the next.
+    with os.scandir(home.parent) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
     for folder in (home, code):
-        if folder.is_symlink() or folder.is_file():
-            folder.unlink()
-        elif folder.exists():
-            shutil.rmtree(folder)
         folder.mkdir()
     directory = os.open(code, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
@@ -543,6 +563,10 @@ class _OutputCollector:
         thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    @property
+    def sealed(self) -> bool:
+        return self._sealed
 
     def seal(self) -> None:
         with self._lock:

@@ -40,7 +40,7 @@ from typing import IO, Any, NoReturn
 from grader.errors import GraderError, UsageError
 from grader.sandbox.isolation import Isolation, confinement, wrap_command
 
-__all__ = ["Template", "TemplateError", "close_templates", "template_for"]
+__all__ = ["Template", "TemplateError", "close_templates", "remove_tree", "template_for"]
 
 _GRADER_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
@@ -55,6 +55,38 @@ _STOP_TIMEOUT = 3.0
 
 class TemplateError(GraderError):
     """The worker template could not start or stopped answering."""
+
+
+def remove_tree(path: str | Path, ignore_errors: bool = False) -> None:
+    """``shutil.rmtree``, also through folders a student made unreadable or unwritable
+    (``mkdir(name, 0)``): running as the same user, the grader gives them back their
+    rights. Links are never followed."""
+
+    tried: set[str] = set()
+    top = os.path.abspath(path)
+
+    def retry(function: Any, failed: str, error: Any) -> None:
+        if failed in tried:  # giving the rights back did not help
+            if ignore_errors:
+                return
+            raise error[1]
+        tried.add(failed)
+        for folder in (os.path.dirname(failed), failed):
+            # Only folders inside the tree being removed, never the one holding it.
+            inside = os.path.commonpath([top, os.path.abspath(folder)]) == top
+            with contextlib.suppress(OSError):
+                if inside and stat.S_ISDIR(os.lstat(folder).st_mode):
+                    os.chmod(folder, 0o700)
+        try:
+            if function in (os.rmdir, os.unlink):
+                function(failed)
+            else:  # the folder could not be listed
+                shutil.rmtree(failed, onerror=retry)
+        except OSError:
+            if not ignore_errors:
+                raise
+
+    shutil.rmtree(path, onerror=retry)
 
 
 def worker_environment() -> dict[str, str]:
@@ -102,11 +134,17 @@ class Template:
         command = [
             *(sys.executable, "-I", "-u", "-c", _BOOT, _GRADER_PARENT),
             *(str(theirs.fileno()), sandboxed),
+            # The template holds the workers' user too, until it has killed the last of
+            # their processes: no other grading process may take the user before.
+            str(self._uid_lock.fileno() if self._uid_lock is not None else -1),
         ]
         try:
             self._process = subprocess.Popen(
                 wrap_command(command, isolation, self.root),
-                pass_fds=(theirs.fileno(),),
+                pass_fds=(
+                    theirs.fileno(),
+                    *([self._uid_lock.fileno()] if self._uid_lock is not None else []),
+                ),
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
@@ -260,14 +298,14 @@ class Template:
         """Remove a worker's folder; once no worker is left, everything else a student
         wrote under the root too (rmtree never follows links out of it)."""
         self._scratches.discard(path)
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path, ignore_errors=True)
         if self._scratches:
             return
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.root):
                 with contextlib.suppress(OSError):
                     if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path)
+                        remove_tree(entry.path)
                     else:
                         os.unlink(entry.path)
         with contextlib.suppress(OSError):
@@ -294,7 +332,7 @@ class Template:
             _kill_user(self.uid)
         with contextlib.suppress(OSError):
             self._log.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root, ignore_errors=True)
         if self._uid_lock is not None:
             with contextlib.suppress(OSError):
                 self._uid_lock.close()

@@ -421,13 +421,20 @@ def write_message(stream: BinaryIO, message: Any) -> None:
 
 def read_message(stream: BinaryIO) -> Any:
     """Read one length-prefixed JSON message; EOFError when the stream is closed."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
+    header = _read_exactly(stream, _HEADER.size)
     (size,) = _HEADER.unpack(header)
     if size > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}")
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError
-    return loads(body)
+    return loads(_read_exactly(stream, size))
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    # An unbuffered pipe returns what has arrived so far: a message may come in pieces.
+    chunks: list[bytes] = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)

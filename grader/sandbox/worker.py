@@ -344,6 +344,7 @@ def serve(
 # -- the template ------------------------------------------------------------------------
 
 _PR_SET_DUMPABLE = 4
+_USER_LOCK = -1  # in the template: the lock on the workers' user, held while it lives
 _PR_SET_CHILD_SUBREAPER = 36
 _MAX_CONTROL_BYTES = 1 << 16
 
@@ -372,6 +373,8 @@ def _run_child(
     code = 70
     try:
         control.close()
+        if _USER_LOCK >= 0:  # a worker that could unlock it would free its user
+            os.close(_USER_LOCK)
         request_fd, reply_fd, output_fd = fds
         os.setsid()  # its own process group, which the template kills as a whole
         _set_dumpable(1)
@@ -698,6 +701,8 @@ def template_main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(args[0]))
     own_namespace = args[1] == "1" and os.getppid() == 1
+    global _USER_LOCK
+    _USER_LOCK = int(args[2]) if len(args) > 2 else -1
     root = Path.cwd()  # the template's root: the workers' scratch folders are in it
     _set_dumpable(0)
     # Whatever a worker starts and leaves behind (a daemon that left its process group
