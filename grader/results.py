@@ -153,6 +153,8 @@ class RunResult:
     duration: float = 0.0
     workers: int = 1
     isolation: str = "process"
+    # The level in words: what it does and what it does not cover.
+    isolation_detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -163,6 +165,7 @@ class RunResult:
             "functions": list(self.functions),
             "grader_version": self.grader_version,
             "isolation": self.isolation,
+            "isolation_detail": self.isolation_detail,
             "generated_at": self.generated_at,
             "duration": self.duration,
             "workers": self.workers,
@@ -182,4 +185,5 @@ class RunResult:
             duration=data.get("duration", 0.0),
             workers=data.get("workers", 1),
             isolation=data.get("isolation", "process"),
+            isolation_detail=data.get("isolation_detail", ""),
         )

@@ -45,7 +45,7 @@ from grader.reports.html import feedback_filename, write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
 from grader.results import RunResult, StudentResult
 from grader.sandbox.client import Limits
-from grader.sandbox.isolation import Isolation
+from grader.sandbox.isolation import Isolation, describe
 from grader.submissions import Submission
 
 __all__ = [
@@ -551,6 +551,7 @@ def grade_class(
         duration=round(time.monotonic() - started, 2),
         workers=options.workers,
         isolation=options.isolation.level,
+        isolation_detail=describe(options.isolation.level),
     )
     write_reports(run, out)
     return run

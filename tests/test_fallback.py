@@ -120,6 +120,7 @@ def test_without_landlock_a_run_refuses_unless_allowed_and_then_says_limits(tmp_
     assert "Isolation: limits" in " ".join((allowed.stdout + allowed.stderr).split())
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["isolation"] == "limits"
+    assert "can read the reference" in results["isolation_detail"]
     assert results["students"][0]["status"] == "import_error"
 
 
