@@ -1,4 +1,4 @@
-"""End to end: hostile submissions, graded through the real CLI under bubblewrap.
+"""End to end: hostile submissions, graded through the real CLI at every isolation level.
 
 The principle under test: the grade comes only from checks run in the trusted grading
 process on data the worker returned. Each payload in ``tests/hostile/`` is appended to
@@ -6,10 +6,15 @@ alice's correct solution (full marks), so a hostile student can only lose the ch
 legitimately breaks; ``EXPECTED`` states the exact score of each and why. Besides the score,
 each test checks that the harm the payload attempts did not happen: no forged file in the
 output or submissions folder, no surviving process, no connection, no file read or
-overwritten outside the sandbox, nothing left for a later grading process to run.
+overwritten outside the sandbox, no signal to the grader, nothing left on the host or for a
+later grading process to run.
 
 The whole class (the payloads plus an untouched copy of alice, the classmate the attacks aim
-at) is graded in one ``grader run``; every test reads that run's results.
+at) is graded in one ``grader run`` per isolation level the machine offers; every test reads
+that run's results. At ``landlock`` and ``bubblewrap`` the whole corpus runs, with the same
+``EXPECTED``. At ``limits`` (the student runs as the grader's own user, by design) only the
+payloads in ``AT_LIMITS`` run: those that attack their own answers or the grader's survival
+and can do no lasting harm to the host or to classmates; their points are exact there too.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from regularization_checks import CHECKS, EVERY_CHECK, MAX_SCORE, POINTS
 from grader.checks.models import rebuild
 from grader.errors import CheckFailed, StudentError
 from grader.sandbox.client import _prepare_scratch
-from grader.sandbox.isolation import detect
+from grader.sandbox.isolation import available, capabilities
 from grader.sandbox.wire import KerasObject
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +60,44 @@ CALL_TIMEOUT = 20
 IMPORT_TIMEOUT = 25
 SUBMISSION_TIMEOUT = 300
 OUTPUT_BYTES = 20_000
-ORPHAN_SLEEP = 5  # seconds the orphans in orphans.py wait before writing
+# Seconds within which a process left behind would write: orphans.py 1 s after its worker
+# is gone, daemon_rewrite.py every 0.2 s from 3 s after it starts.
+ORPHAN_SLEEP = 5
+# Where a payload that got out would leave files named after the run's marker.
+LEFTOVER_FOLDERS = (Path("/tmp"), Path("/dev/shm"), OUTSIDE)
 
-NEEDS_BUBBLEWRAP = (
-    "the hostile corpus needs bubblewrap isolation (apt-get install bubblewrap); without "
-    "it, student code can reach the network and the file system"
+# Strongest first: the levels that must contain every payload.
+LEVELS = ("bubblewrap", "landlock", "limits")
+# Payloads that attack only their own answers or the grading process's survival: run at the
+# limits level too, where a student's code is the grader's own user and could harm the host
+# or classmates directly (so the rest of the corpus, which tries exactly that, is left out).
+AT_LIMITS = frozenset(
+    {
+        VICTIM,
+        "patch_grader",
+        "patch_libs",
+        "patch_builtins",
+        "exit_import_os",
+        "exit_import_sys",
+        "exit_in_functions",
+        "hang_import",
+        "sigterm_hang",
+        "orphans",
+        "print_flood",
+        "memory_import",
+        "memory_function",
+        "forge_reply",
+        "fake_output",
+        "lambda_model",
+        "lying_values",
+        "huge_values",
+        "symlink_file",
+        "symlink_dir",
+        "unbuilt_model",
+        "huge_model",
+        "file_layer",
+        "wrong_input_model",
+    }
 )
 
 
@@ -182,6 +220,25 @@ EXPECTED: dict[str, Expected] = {
         "graded",
         {n: s for n, s in broken("build_model", "compare").items() if "compiled" not in n},
     ),
+    # Every signal to the grading run is refused; the module itself is alice.
+    "kill_grader": Expected(MAX_SCORE, "graded", {}),
+    # No pipe of another process opens through /proc/PID/fd; the module itself is alice.
+    "foreign_pipes": Expected(MAX_SCORE, "graded", {}),
+    # The daemon dies with the worker, having rewritten nothing; the module itself is alice.
+    "daemon_rewrite": Expected(MAX_SCORE, "graded", {}),
+    # 200,000 small files: refused in /tmp and /dev/shm, the worker stopped in its scratch
+    # folder, listed or not. l2_dense, l1_dense, l1_l2_dense and penalty lose their checks.
+    "fill_files": Expected(
+        score_without("l2_dense", "l1_dense", "l1_l2_dense", "penalty"),
+        "graded",
+        broken("l2_dense", "l1_dense", "l1_l2_dense", "penalty"),
+    ),
+    # 60 MB files, memory files, files unlinked but kept open: refused or stopped.
+    "fill_bytes": Expected(
+        score_without("l2_dense", "l1_dense", "regularized_loss", "compare", "penalty"),
+        "graded",
+        broken("l2_dense", "l1_dense", "regularized_loss", "compare", "penalty"),
+    ),
 }
 # -- the run ------------------------------------------------------------------------------
 
@@ -279,12 +336,14 @@ class _FifoWatch:
 
 @dataclass
 class Run:
+    level: str
     marker: str
     class_dir: Path
     out: Path
     canary: Path
     secret: Path
     secret_text: str
+    course_secret: str  # in the grader's environment, as an LMS may pass it
     command: subprocess.CompletedProcess[str]
     duration: float
     results: dict[str, Any]
@@ -293,6 +352,8 @@ class Run:
     after: dict[str, str]  # ... and after it
     canary_before: str
     canary_after: str
+    out_after: dict[str, str]  # the output folder as the grader left it
+    out_later: dict[str, str]  # ... and ORPHAN_SLEEP + 2 s later
     received: list[str]
     fifo_opened: bool
     survivors: list[str]  # processes still alive after the run that carry the marker
@@ -326,11 +387,13 @@ def _processes_with(marker: str) -> dict[int, str]:
     return found
 
 
-def _build_class(class_dir: Path, values: dict[str, str]) -> None:
+def _build_class(class_dir: Path, values: dict[str, str], level: str) -> None:
     alice = ALICE.read_text(encoding="utf-8")
     (class_dir / VICTIM).mkdir(parents=True)
     shutil.copyfile(ALICE, class_dir / VICTIM / f"{MODULE}.py")
     for payload in sorted(PAYLOADS.glob("*.py")):
+        if level == "limits" and payload.stem not in AT_LIMITS:
+            continue
         text = payload.read_text(encoding="utf-8")
         for key, value in values.items():
             text = text.replace(f"@@{key}@@", value)
@@ -341,10 +404,11 @@ def _build_class(class_dir: Path, values: dict[str, str]) -> None:
         (folder / f"{MODULE}.py").write_text(source, encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    if detect() != "bubblewrap":
-        pytest.skip(NEEDS_BUBBLEWRAP)
+@pytest.fixture(scope="module", params=LEVELS)
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    level = str(request.param)
+    if not available(level):
+        pytest.skip(f"isolation level {level!r} is not available on this machine")
     if not os.access(OUTSIDE, os.W_OK):
         pytest.skip(f"the hostile corpus needs a writable {OUTSIDE}")
     marker = "hx" + secrets.token_hex(4)  # 10 characters: fits a process name
@@ -371,15 +435,21 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 "SECRET": str(secret),
                 "CANARY": str(canary),
                 "FIFO": str(fifo.path),
+                "TEST_PID": str(os.getpid()),
             },
+            level,
         )
         before = _tree(class_dir)
         canary_before = _digest(canary)
+        # The course secret the file holds, passed as an LMS would pass it: in the grader's
+        # environment, where a worker that read /proc/PID/environ would find it.
+        course_secret = (ROOT / "course-secret").read_text().splitlines()[0].strip()
         started = time.monotonic()
         command = subprocess.run(
             [
                 *(sys.executable, "-m", "grader", "run", str(class_dir), "--out", str(out)),
-                *("--workers", "3", "--strict", "bubblewrap", "--assignment", "regularization"),
+                *("--workers", "3", "--isolation", level, "--assignment", "regularization"),
+                *(["--allow-weak-isolation"] if level == "limits" else []),
                 *("--call-timeout", str(CALL_TIMEOUT), "--import-timeout", str(IMPORT_TIMEOUT)),
                 *("--submission-timeout", str(SUBMISSION_TIMEOUT)),
                 *("--output-bytes", str(OUTPUT_BYTES)),
@@ -389,21 +459,26 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             timeout=1200,
             check=False,
             cwd=base,
+            env={**os.environ, "GRADER_COURSE_SECRET": course_secret},
         )
         duration = time.monotonic() - started
+        out_after = _tree(out) if out.is_dir() else {}
         # Orphans that escaped would have written their files by now; give them a little more.
         time.sleep(ORPHAN_SLEEP + 2)
         survivors = _processes_with(marker)
+        out_later = _tree(out) if out.is_dir() else {}
         if not (out / "results.json").is_file():
             pytest.fail(f"grader run wrote no results.json:\n{command.stderr[-3000:]}")
         results = json.loads((out / "results.json").read_text(encoding="utf-8"))
         yield Run(
+            level=level,
             marker=marker,
             class_dir=class_dir,
             out=out,
             canary=canary,
             secret=secret,
             secret_text=secret_text,
+            course_secret=course_secret,
             command=command,
             duration=duration,
             results=results,
@@ -412,6 +487,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             after=_tree(class_dir),
             canary_before=canary_before,
             canary_after=_digest(canary),
+            out_after=out_after,
+            out_later=out_later,
             received=list(listener.received),
             fifo_opened=fifo.opened_by_grader,
             survivors=sorted(survivors.values()),
@@ -424,7 +501,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         for pid in _processes_with(marker):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        for folder in (Path("/tmp"), OUTSIDE):
+        for folder in LEFTOVER_FOLDERS:
             for leftover in folder.glob(f"*{marker}*"):
                 with contextlib.suppress(OSError):
                     if leftover.is_dir() and not leftover.is_symlink():
@@ -437,6 +514,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 
 def student(run: Run, name: str) -> dict[str, Any]:
+    if run.level == "limits" and name not in AT_LIMITS:
+        pytest.skip(f"{name} is not run at the limits level")
     assert name in run.students, f"{name} was not graded: {run.command.stderr[-2000:]}"
     return run.students[name]
 
@@ -483,10 +562,12 @@ def text_of(path: Path) -> str:
 # -- the run as a whole ---------------------------------------------------------------------
 
 
-def test_the_run_completes_under_bubblewrap_with_every_student_graded(run):
+def test_the_run_completes_with_every_student_graded(run):
+    print(f"hostile run at {run.level}: {len(run.students)} students in {run.duration:.0f} s")
     assert run.command.returncode == 0, run.command.stderr[-3000:]
-    assert run.results["isolation"] == "bubblewrap"
-    assert set(run.students) == set(EXPECTED), "every payload needs an EXPECTED entry"
+    assert run.results["isolation"] == run.level
+    graded = set(EXPECTED) if run.level != "limits" else set(EXPECTED) & AT_LIMITS
+    assert set(run.students) == graded, "every payload needs an EXPECTED entry"
     # The grading processes survived everything: no student and no check is a grader error.
     errors = {
         s["student"]: [c["name"] for c in s["checks"] if c["status"] == "error"]
@@ -494,7 +575,6 @@ def test_the_run_completes_under_bubblewrap_with_every_student_graded(run):
         if s["status"] == "error" or any(c["status"] == "error" for c in s["checks"])
     }
     assert not errors, errors
-    print(f"hostile run: {len(run.students)} students in {run.duration:.0f} s")
 
 
 def test_the_submissions_folder_is_exactly_as_before(run):
@@ -505,6 +585,20 @@ def test_the_submissions_folder_is_exactly_as_before(run):
 
 def test_no_process_carrying_the_marker_survives(run):
     assert run.survivors == []
+
+
+def test_the_output_folder_stays_as_the_grader_left_it(run):
+    # Compared right after the command returned and ORPHAN_SLEEP + 2 s later: nothing a
+    # student left running rewrites a result once the run is over.
+    assert run.out_after == run.out_later
+    assert "results.json" in run.out_after and "grades.csv" in run.out_after
+
+
+def test_nothing_named_after_the_run_is_left_on_the_host(run):
+    leftovers = [str(p) for folder in LEFTOVER_FOLDERS for p in folder.glob(f"*{run.marker}*")]
+    # The test's own secret, socket and pipe are there by design.
+    ours = {str(OUTSIDE / f"{run.marker}{suffix}") for suffix in ("-secret.txt", ".sock", ".fifo")}
+    assert sorted(set(leftovers) - ours) == []
 
 
 # -- one test per payload -----------------------------------------------------------------
@@ -544,8 +638,13 @@ def test_the_reference_the_checks_and_outside_files_are_unreadable(run):
     assert "HOSTILE-BLOCKED secret" in messages(run, "read_reference", "l1_dense")[0]
     output = student(run, "read_reference")["output"]
     assert "shadow: readable" not in output
-    leaks = [p for p in files_under(run.out) if run.secret_text in text_of(p)]
-    assert not leaks
+    # Not through the grading processes' /proc/PID/root, cwd or environ either.
+    line = next(x for x in output.splitlines() if x.startswith("read_reference other paths:"))
+    assert "VIA-PATH READ" not in line and "GRADER_COURSE_SECRET=" not in line, line
+    assert "course-secret" in line and "/environ" in line, line
+    for secret in (run.secret_text, run.course_secret):
+        assert not [p for p in files_under(run.out) if secret in text_of(p)]
+        assert secret not in json.dumps(run.results)
 
 
 def test_patching_the_grader_and_pytest_in_the_worker_changes_only_its_answers(run):
@@ -684,6 +783,65 @@ def test_a_layer_that_reads_files_is_refused_without_opening_the_file(run):
 
 def test_a_model_with_the_wrong_input_size_fails_without_grader_errors(run):
     assert_expected(run, "wrong_input_model")
+
+
+def _landlock_scopes_signals() -> bool:
+    return capabilities().landlock_abi >= 6
+
+
+def test_the_grader_and_its_templates_cannot_be_signalled(run):
+    result = assert_expected(run, "kill_grader")
+    line = next(x for x in result["output"].splitlines() if x.startswith("kill_grader: uid"))
+    # It found something to aim at: its ancestors, up to the grader run.
+    assert ", ancestors 0," not in line and ", targets 0," not in line, line
+    if _landlock_scopes_signals():
+        assert "SENT" not in result["output"], line
+    # The grading run survived it (the test above: every student graded, no grader error).
+    assert run.command.returncode == 0
+
+
+def test_other_processes_pipes_cannot_be_opened_through_proc(run):
+    result = assert_expected(run, "foreign_pipes")
+    assert "OPENED" not in result["output"], result["output"][:2000]
+    line = next(x for x in result["output"].splitlines() if x.startswith("foreign_pipes:"))
+    assert " 0 refused" not in line, line  # it found processes to aim at
+    assert_expected(run, VICTIM)
+
+
+def test_a_daemon_cannot_rewrite_results_during_or_after_the_run(run):
+    assert_expected(run, "daemon_rewrite")
+    token = f"FORGED-{run.marker}"
+    forged = [str(p) for p in files_under(run.out) if token in text_of(p)]
+    assert forged == []
+    assert run.out_after == run.out_later
+    assert not [s for s in run.survivors if "rewrite" in s]
+    # The classmate's own result file is the grader's.
+    victim = json.loads((run.out / "students" / f"{VICTIM}.json").read_text())
+    assert victim["score"] == MAX_SCORE and "token" not in victim
+
+
+def test_many_small_files_stop_the_worker_or_are_refused(run):
+    assert_expected(run, "fill_files")
+    # The scratch folder is the worker's to write: there only the bound can stop it.
+    scratch = messages(run, "fill_files", "l2_dense")[0]
+    assert "stopped" in scratch and "10,000 files" in scratch, scratch
+    for function in ("l1_dense", "l1_l2_dense", "penalty"):  # /tmp, /dev/shm, unlisted
+        text = messages(run, "fill_files", function)[0]
+        assert "stopped" in text or "HOSTILE-BLOCKED" in text, text
+    for folder in LEFTOVER_FOLDERS:
+        assert not list(folder.glob(f"{run.marker}-files*")), folder
+
+
+def test_big_files_and_memory_files_stop_the_worker_or_are_refused(run):
+    assert_expected(run, "fill_bytes")
+    for function in ("l2_dense", "compare"):  # the scratch folder: only the bound stops it
+        text = messages(run, "fill_bytes", function)[0]
+        assert "stopped" in text and "512 MB" in text, (function, text)
+    for function in ("l1_dense", "regularized_loss", "penalty"):
+        text = messages(run, "fill_bytes", function)[0]
+        assert "stopped" in text or "HOSTILE-BLOCKED" in text, (function, text)
+    for folder in LEFTOVER_FOLDERS:
+        assert not list(folder.glob(f"{run.marker}-bytes*")), folder
 
 
 # -- the trusted side's own defences, without a sandbox (fast, at any isolation level) ------

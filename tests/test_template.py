@@ -171,6 +171,15 @@ STUDENT = textwrap.dedent(
         return len(kept)
 
 
+    def locked_files(count):
+        # Below a folder its owner may write but not list.
+        os.mkdir("locked", 0o300)
+        for i in range(count):
+            open(f"locked/f{i}", "w").close()
+        time.sleep(5)
+        return count
+
+
     def deep_files(count):
         # Below a path longer than PATH_MAX.
         for _ in range(20):
@@ -394,6 +403,12 @@ _FILLS = [
     *(
         pytest.param(i.values[0], "deep_files", (30_000,), _FILES, id=f"deep-{i.id}")
         for i in STRONG[:1]
+    ),
+    # Under bubblewrap the template has no right to read what its user may not.
+    *(
+        pytest.param(i.values[0], "locked_files", (100,), _FILES, id=f"locked-{i.id}")
+        for i in STRONG
+        if i.id == "bubblewrap"
     ),
 ]
 

@@ -467,6 +467,23 @@ def _hide_machine() -> tuple[str, ...]:
     return tuple(args)
 
 
+# The sandbox's own /tmp and /dev/shm are memory: bounded like the scratch folder (where
+# Landlock runs too, workers cannot write them at all).
+_TMPFS_BYTES = 512 << 20
+
+
+@functools.cache
+def _sized() -> tuple[str, ...]:
+    """``--size`` for the next tmpfs, where this bwrap has it (0.8 and later)."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    probe = [bwrap, *_BWRAP_BASE, "--ro-bind", "/", "/", "--size", "4096", "--tmpfs", "/tmp"]
+    try:
+        done = subprocess.run([*probe, "true"], capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return ("--size", str(_TMPFS_BYTES)) if done.returncode == 0 else ()
+
+
 def _mode(path: str) -> int:
     try:
         return os.lstat(path).st_mode
@@ -491,7 +508,8 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
     if isolation.level != "bubblewrap":
         return list(command)
     bwrap = shutil.which("bwrap") or "bwrap"
-    args = [bwrap, *_BWRAP_BASE, "--ro-bind", "/", "/", *_hide_machine(), "--tmpfs", "/tmp"]
+    args = [bwrap, *_BWRAP_BASE, "--ro-bind", "/", "/", *_hide_machine()]
+    args += [*_sized(), "--tmpfs", "/tmp"]
     root = project_root()
     python = _python_installation()
     # Python back in, wherever it lives (a pyenv under /root, a conda under /opt); inside
@@ -523,5 +541,6 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
         args += ["--remount-ro", folder]
     resolved_scratch = scratch.resolve()
     args += ["--bind", str(resolved_scratch), str(resolved_scratch)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", str(resolved_scratch)]
+    args += ["--proc", "/proc", "--dev", "/dev", *_sized(), "--tmpfs", "/dev/shm"]
+    args += ["--chdir", str(resolved_scratch)]
     return [*args, *command]

@@ -19,6 +19,7 @@ running after ``watchdog`` seconds is answered by a watchdog thread with kind
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import importlib.util
 import json
@@ -647,8 +648,19 @@ def _usage(folder: str, files_limit: int, pids: list[int]) -> tuple[int, int]:
     more; counting stops past ``files_limit`` entries."""
     size = count = 0
     seen: set[tuple[int, int]] = set()
+
+    def unreadable(error: OSError) -> None:
+        # A folder made with no read right (mkdir(name, 0o300)) hides what is below it:
+        # counted as over the limit. (Giving it the right back, by a path the worker
+        # can swap for a link, could change a file outside.)
+        nonlocal count
+        if error.errno in (errno.EACCES, errno.EPERM):
+            count = files_limit + 1
+
     with contextlib.suppress(OSError):
-        for _, folders, files, handle in os.fwalk(folder, follow_symlinks=False):
+        for _, folders, files, handle in os.fwalk(
+            folder, follow_symlinks=False, onerror=unreadable
+        ):
             for name in (*folders, *files):
                 count += 1
                 with contextlib.suppress(OSError):
@@ -684,7 +696,10 @@ def _watch_scratch(children: _Children) -> None:
             if size > SCRATCH_BYTES:
                 why = f"wrote more than {SCRATCH_BYTES >> 20} MB of files"
             elif count > SCRATCH_FILES:
-                why = f"created more than {SCRATCH_FILES:,} files and folders"
+                why = (
+                    f"created more than {SCRATCH_FILES:,} files and folders, or a folder "
+                    "the grader cannot read"
+                )
             if why is not None and pid in children.running:
                 children.reasons[pid] = why
                 with contextlib.suppress(ProcessLookupError, PermissionError):

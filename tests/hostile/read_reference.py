@@ -51,3 +51,45 @@ def l1_dense(units, l1=0.005, activation="relu"):
     return keras.layers.Dense(
         units, activation=activation, kernel_regularizer=keras.regularizers.l1(l1)
     )
+
+
+# The same files, the course secret and a classmate's submission by other paths: through
+# the grading processes' view of the file system (/proc/PID/root and cwd), and the course
+# secret in their environment (/proc/PID/environ). Whatever is read is printed: the test
+# finds it in the output if anything got through.
+def _ancestors():
+    found, pid = [], _os.getppid()
+    while pid > 0 and pid != @@TEST_PID@@ and len(found) < 20:
+        found.append(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
+import os as _os  # noqa: E402
+
+_OTHER_PATHS = ["@@ROOT@@/course-secret", "@@VICTIM@@"]
+for _pid in _ancestors():
+    _OTHER_PATHS += [
+        f"/proc/{_pid}/root@@ROOT@@/reference/regularization.py",
+        f"/proc/{_pid}/root@@ROOT@@/course-secret",
+        f"/proc/{_pid}/root@@VICTIM@@",
+        f"/proc/{_pid}/cwd/class/victim/regularization.py",
+        f"/proc/{_pid}/environ",
+    ]
+_other = []
+for _path in _OTHER_PATHS:
+    try:
+        with open(_path, "rb") as _f:
+            _data = _f.read()
+        if _path.endswith("/environ"):
+            _found = [v for v in _data.split(b"\0") if v.startswith(b"GRADER_COURSE_SECRET=")]
+            _other.append(f"{_path}: {_found[0].decode() if _found else 'no secret'}")
+        else:
+            _other.append(f"{_path}: VIA-PATH READ {_data[:200].decode(errors='replace')}")
+    except OSError as _exc:
+        _other.append(f"{_path}: {type(_exc).__name__}")
+print("read_reference other paths:", " | ".join(_other))
