@@ -45,11 +45,26 @@ def _grading_process():
 
 with open(LOG, "a") as _log:
     _log.write(f"{NAME} {_grading_process()}\\n")
+
+
+def _graded():
+    with open(LOG) as f:
+        return [line.split()[0] for line in f]
+
+
+def _wait_for(name):
+    import time as _time
+
+    until = _time.monotonic() + WAIT
+    while name not in _graded() and _time.monotonic() < until:
+        _time.sleep(0.05)
 """
 
+# Only once the classmate is surely being graded beside it.
 KILL_IT = """
 import signal as _signal
 
+_wait_for("alice")
 _os.kill(_grading_process(), _signal.SIGKILL)
 """
 
@@ -58,16 +73,8 @@ _os.kill(_grading_process(), _signal.SIGKILL)
 WAIT_FOR_CULPRIT = """
 import time as _time
 
-
-def _graded():
-    with open(LOG) as f:
-        return [line.split()[0] for line in f]
-
-
 if _graded().count(NAME) == 1:
-    _until = _time.monotonic() + WAIT
-    while "bad" not in _graded() and _time.monotonic() < _until:
-        _time.sleep(0.05)
+    _wait_for("bad")
     _time.sleep(2)
 """
 

@@ -13,8 +13,9 @@ The whole class (the payloads plus an untouched copy of alice, the classmate the
 at) is graded in one ``grader run`` per isolation level the machine offers; every test reads
 that run's results. At ``landlock`` and ``bubblewrap`` the whole corpus runs, with the same
 ``EXPECTED``. At ``limits`` (the student runs as the grader's own user, by design) only the
-payloads in ``AT_LIMITS`` run: those that attack their own answers or the grader's survival
-and can do no lasting harm to the host or to classmates; their points are exact there too.
+payloads in ``AT_LIMITS`` run: those whose containment is the worker's own business at
+every level and can do no lasting harm to the host or to classmates; their points are
+exact there too.
 """
 
 from __future__ import annotations
@@ -68,35 +69,22 @@ LEFTOVER_FOLDERS = (Path("/tmp"), Path("/dev/shm"), OUTSIDE)
 
 # Strongest first: the levels that must contain every payload.
 LEVELS = ("bubblewrap", "landlock", "limits")
-# Payloads that attack only their own answers or the grading process's survival: run at the
-# limits level too, where a student's code is the grader's own user and could harm the host
-# or classmates directly (so the rest of the corpus, which tries exactly that, is left out).
+# At the limits level a student's code is the grader's own user and could harm the host or
+# classmates directly, so the corpus that tries exactly that is left out. What runs there:
+# the payloads whose containment is the worker's own business at every level (exits, hangs,
+# memory, output, processes left behind, a forged reply). The payloads that only lie in
+# their answers are judged by the grading process the same way at every level: they run
+# at the two levels above.
 AT_LIMITS = frozenset(
     {
         VICTIM,
-        "patch_grader",
-        "patch_libs",
-        "patch_builtins",
         "exit_import_os",
-        "exit_import_sys",
         "exit_in_functions",
-        "hang_import",
         "sigterm_hang",
         "orphans",
         "print_flood",
-        "memory_import",
         "memory_function",
         "forge_reply",
-        "fake_output",
-        "lambda_model",
-        "lying_values",
-        "huge_values",
-        "symlink_file",
-        "symlink_dir",
-        "unbuilt_model",
-        "huge_model",
-        "file_layer",
-        "wrong_input_model",
     }
 )
 
