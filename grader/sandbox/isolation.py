@@ -122,6 +122,8 @@ def describe(level: str) -> str:
         if caps.root:
             parts.append("a user of its own")
         gaps = ["it sees the machine's process list"]
+        if not caps.root:
+            gaps.append("it runs as the grader's own user")
         if abi < 6:
             gaps.append(
                 "signals to the grader's own processes are not refused (Landlock ABI < 6)"
