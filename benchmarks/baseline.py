@@ -26,12 +26,13 @@ from typing import Any
 
 import pytest
 
-from grader.answers import recorded_reference
 from grader.assignment import Assignment, load_assignment
+from grader.engine.check_modules import CheckModules
+from grader.engine.grading import score_of
+from grader.engine.plugin import GradingPlugin
+from grader.engine.proxy import submission_proxy
+from grader.engine.reference import call_in_process, recorded_reference
 from grader.errors import StudentError, StudentImportError
-from grader.grading import score_of
-from grader.modules import call_in_process, submission_proxy
-from grader.pytest_plugin import GradingPlugin
 from grader.results import StudentResult
 from grader.sandbox import wire
 from grader.sandbox.client import CallResult
@@ -105,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
     module, error = _import(Path(os.environ["GRADER_BENCH_SUBMISSION"]), assignment.module)
     plugin = _plugin(assignment, Path(os.environ["GRADER_BENCH_ANSWERS"]), InProcess(module, error))
     config.pluginmanager.register(plugin, "grader-bench")
+    # Check files import their assignment's helpers relatively, as when grading.
+    config.pluginmanager.register(CheckModules(assignment.directory, assignment.name))
     config.stash[_PLUGIN] = plugin
 
 
@@ -135,5 +138,5 @@ def check_namespace(
         *("--rootdir", str(assignment.directory), "--import-mode=importlib", "-q"),
         *("-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts="),
     ]
-    pytest.main(args, plugins=[plugin])
+    pytest.main(args, plugins=[plugin, CheckModules(assignment.directory, assignment.name)])
     Path(out).write_text(json.dumps(_result(plugin, Path(out).stem)))

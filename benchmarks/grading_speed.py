@@ -367,8 +367,8 @@ def main(n: int, ways: str, jobs: int, keep: Path | None) -> None:
     if unknown:
         raise click.UsageError(f"Unknown ways: {', '.join(unknown)}; use {', '.join(WAYS)}.")
     sys.path.insert(0, str(ROOT))
-    from grader.answers import record_answers, write_answers
     from grader.assignment import load_assignment
+    from grader.engine.recording import record_answers, write_answers
     from grader.sandbox.isolation import detect
     from grader.sandbox.template import close_templates
 

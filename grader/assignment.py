@@ -1,11 +1,12 @@
 """Assignments: ``assignments/NAME/assignment.toml`` plus check files and a reference.
 
-The toml file is the single source of points, visibility and limits::
+The toml file states what students hand in and the limits::
 
     [assignment]
     title = "Regularization"
     module = "regularization"              # what students hand in: regularization.py
     functions = ["l2_dense", "penalty"]    # graded functions, in feedback order
+    # hidden_checks_last = true            # results: hidden checks after all visible ones
 
     [limits]
     call_timeout = 60                      # seconds per call into student code
@@ -15,19 +16,31 @@ The toml file is the single source of points, visibility and limits::
     [grading]
     allow_weak_isolation = false           # true: grade where only `limits` isolation works
 
-    [checks.test_l2_dense_defaults]        # one table per pytest test function
-    function = "l2_dense"
-    points = 1
-    visibility = "visible"                 # or "hidden"
-    description = "l2_dense(64) returns ..."
+Each check states its function, points and visibility once, next to itself, and its
+docstring's first paragraph (whitespace collapsed) is its description::
+
+    @check("l2_dense", points=1)                  # from grader.checks
+    def test_l2_dense_defaults(submission, reference):
+        \"\"\"l2_dense(64) returns Dense(64, relu) with an L2(0.01) kernel regularizer.\"\"\"
+
+    @check("l2_dense", points=1, hidden=True)
+    def test_hidden_l2_dense(submission, reference):
+        \"\"\"l2_dense matches the reference for other units, strengths and activations.\"\"\"
+
+``read_checks`` reads these declarations with ``ast``: nothing of a check file is
+imported or run here, so the arguments must be literals. Every ``test_*`` function is a
+declared check. Results list the checks by function (the order of ``functions``),
+visible before hidden, then by file and line; with ``hidden_checks_last``, every visible
+check comes before every hidden one.
 
 A check file ``test_*.py`` holds only visible or only hidden checks (hidden ones are
-conventionally in ``test_hidden_*.py``): a release ships the visible files alone, so
-students run the visible checks themselves. ``load_assignment`` enforces this.
+conventionally in ``test_hidden_*.py``, but ``hidden=True`` alone makes a check hidden):
+a release ships the visible files alone, so students run the visible checks themselves.
+``load_assignment`` enforces this.
 
-A release bundle's ``checks/`` folder (``load_bundle``) holds the same toml (visible
-checks only), the visible check files and ``answers.json``, the reference's recorded
-answers (``grader.answers``), instead of the reference solution.
+A release bundle's ``checks/`` folder (``load_bundle``) holds the same toml, the visible
+check files and ``answers.json``, the reference's recorded answers
+(``grader.engine.recording``), instead of the reference solution.
 """
 
 from __future__ import annotations
@@ -35,15 +48,16 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from grader.course import Course, find_course
 from grader.errors import AssignmentError, UsageError
-from grader.paths import project_root
-from grader.results import CheckResult, CheckStatus
-from grader.sandbox.client import Limits
+from grader.results import VISIBILITIES, CheckResult, CheckStatus, Visibility
+from grader.sandbox.limits import Limits
 
 __all__ = [
     "ANSWERS_FILE",
@@ -55,21 +69,26 @@ __all__ = [
     "check_functions",
     "load_assignment",
     "load_bundle",
+    "read_checks",
     "secret_checks",
     "unguarded_functions",
 ]
 
-VISIBILITIES = ("visible", "hidden")
 ANSWERS_FILE = "answers.json"
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A check as its ``@check`` declaration states it (read statically)."""
+
     name: str
     function: str
     points: float
-    visibility: str = "visible"
+    visibility: Visibility = "visible"
     description: str = ""
+    # Where it is declared: the check file's name and the test function's line.
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,10 @@ class Assignment:
     # ``[grading] allow_weak_isolation``: grade even where student code could read the
     # reference and forge results (the ``limits`` isolation level).
     allow_weak_isolation: bool = False
+    # The course folder and its secret file, which hidden checks draw their inputs from
+    # (None: no course, as in a release's checks folder).
+    course: Path | None = None
+    secret: Path | None = None
 
     @property
     def max_score(self) -> float:
@@ -140,22 +163,31 @@ class Assignment:
         return None
 
 
-def available_assignments(root: Path | None = None) -> list[str]:
-    base = (root or project_root()) / "assignments"
-    if not base.is_dir():
-        return []
-    return sorted(p.name for p in base.iterdir() if (p / "assignment.toml").is_file())
+def _course(root: Course | Path | None) -> Course:
+    """``root`` as a course: a Course as is, the course folder ``root`` (its
+    course.toml), or (None) the course found from the environment or the current folder."""
+    if isinstance(root, Course):
+        return root
+    return find_course() if root is None else Course.read(root)
 
 
-def load_assignment(name: str, root: Path | None = None) -> Assignment:
-    """Read and validate ``assignments/NAME/assignment.toml`` of a checkout."""
-    root = root or project_root()
-    directory = root / "assignments" / name
+def available_assignments(root: Course | Path | None = None) -> list[str]:
+    return _course(root).assignment_names()
+
+
+def load_assignment(name: str, root: Course | Path | None = None) -> Assignment:
+    """Read and validate the course's ``assignments/NAME/assignment.toml``."""
+    course = _course(root)
+    directory = course.assignment_dir(name)
     toml_path = directory / "assignment.toml"
     if not toml_path.is_file():
-        known = ", ".join(available_assignments(root)) or "none"
+        known = ", ".join(course.assignment_names()) or "none"
         raise UsageError(f"No assignment named {name!r} (known assignments: {known}).")
-    assignment = _read_toml(toml_path, name, root / "reference" / f"{name}.py")
+    assignment = replace(
+        _read_toml(toml_path, name, course.reference_for(name)),
+        course=course.root,
+        secret=course.secret,
+    )
     check_file_visibility(assignment.check_files(), assignment.checks)
     return assignment
 
@@ -273,6 +305,162 @@ def check_file_visibility(files: list[Path], checks: tuple[CheckSpec, ...]) -> d
     return result
 
 
+def read_checks(
+    directory: Path, functions: tuple[str, ...], *, hidden_last: bool = False
+) -> tuple[CheckSpec, ...]:
+    """The checks the ``test_*.py`` files of ``directory`` declare with ``@check``, read
+    statically (nothing is imported or run), in results order: by graded function (the
+    order of ``functions``), visible before hidden, then by file and line;
+    ``hidden_last``: every visible check before every hidden one.
+
+    AssignmentError, naming the file and line, for a test function without ``@check``,
+    arguments that are not literals, an unknown function, points that are not a positive
+    number, a missing docstring, a name declared twice, or a file holding both visible and
+    hidden checks (a release ships the visible files alone)."""
+    checks: list[CheckSpec] = []
+    where: dict[str, str] = {}
+    for path in sorted(directory.glob("test_*.py")):
+        in_file = _file_checks(path, functions)
+        kinds = {c.visibility for c in in_file}
+        if len(kinds) > 1:
+            listed = {
+                kind: ", ".join(
+                    f"{c.name} (line {c.line})" for c in in_file if c.visibility == kind
+                )
+                for kind in VISIBILITIES
+            }
+            raise AssignmentError(
+                f"{path} holds visible checks ({listed['visible']}) and hidden checks "
+                f"({listed['hidden']}). A check file holds only visible or only hidden checks, "
+                "so that a release can ship the visible ones: move the hidden checks to a "
+                "file of their own, e.g. test_hidden_*.py."
+            )
+        for spec in in_file:
+            here = f"{path}:{spec.line}"
+            if spec.name in where:
+                raise AssignmentError(
+                    f"{here}: check {spec.name} is declared twice (also at {where[spec.name]}); "
+                    "check names are unique in an assignment."
+                )
+            where[spec.name] = here
+        checks += in_file
+    if not checks:
+        raise AssignmentError(
+            f"{directory} has no checks: declare them in test_*.py files with "
+            "@check(FUNCTION, points=N) from grader.checks."
+        )
+
+    def order(spec: CheckSpec) -> tuple[Any, ...]:
+        hidden = spec.visibility == "hidden"
+        rank = functions.index(spec.function)
+        first = (hidden, rank) if hidden_last else (rank, hidden)
+        return (*first, spec.file, spec.line)
+
+    return tuple(sorted(checks, key=order))
+
+
+def _file_checks(path: Path, functions: tuple[str, ...]) -> list[CheckSpec]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise AssignmentError(f"{path} has a syntax error: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssignmentError(f"{path} cannot be read: {exc}") from exc
+    found = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        decorator = next((d for d in node.decorator_list if _is_check(d)), None)
+        here = f"{path}:{node.lineno}"
+        if decorator is None:
+            if node.name.startswith("test_"):
+                raise AssignmentError(
+                    f"{here}: {node.name} is a test but not a declared check: decorate it "
+                    "with @check(FUNCTION, points=N) (grader.checks), or rename it so that "
+                    "it does not start with test_."
+                )
+            continue
+        if not node.name.startswith("test_"):
+            raise AssignmentError(
+                f"{here}: {node.name} is declared with @check but pytest runs only functions "
+                "named test_*: rename it."
+            )
+        found.append(_declared(node, decorator, path, functions))
+    return found
+
+
+def _is_check(decorator: ast.expr) -> bool:
+    """``@check``, ``@check(...)`` or ``@<module>.check(...)``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (isinstance(target, ast.Name) and target.id == "check") or (
+        isinstance(target, ast.Attribute) and target.attr == "check"
+    )
+
+
+def _declared(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    decorator: ast.expr,
+    path: Path,
+    functions: tuple[str, ...],
+) -> CheckSpec:
+    here = f"{path}:{decorator.lineno}"
+    usage = "@check(FUNCTION, points=N) or @check(FUNCTION, points=N, hidden=True)"
+    if not isinstance(decorator, ast.Call) or len(decorator.args) > 1:
+        raise AssignmentError(f"{here}: declare check {node.name} as {usage}.")
+    given: dict[str, ast.expr] = {k.arg: k.value for k in decorator.keywords if k.arg}
+    if any(k.arg is None for k in decorator.keywords):
+        raise AssignmentError(f"{here}: check {node.name}: no **arguments in @check.")
+    if decorator.args:
+        if "function" in given:
+            raise AssignmentError(f"{here}: check {node.name} names its function twice.")
+        given["function"] = decorator.args[0]
+    unknown = sorted(set(given) - {"function", "points", "hidden"})
+    if unknown or not {"function", "points"} <= set(given):
+        raise AssignmentError(f"{here}: declare check {node.name} as {usage}.")
+    values: dict[str, Any] = {}
+    for key, value in given.items():
+        try:
+            values[key] = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise AssignmentError(
+                f"{path}:{value.lineno}: the {key} of check {node.name} must be written as a "
+                f"literal (the grader reads it without running the file), not "
+                f"{ast.unparse(value)!r}."
+            ) from None
+    function, points, hidden = values["function"], values["points"], values.get("hidden", False)
+    if not isinstance(function, str) or function not in functions:
+        known = ", ".join(functions)
+        raise AssignmentError(
+            f"{here}: check {node.name} grades {function!r}, which is not one of the "
+            f"assignment's functions ({known})."
+        )
+    if (
+        not isinstance(points, (int, float))
+        or isinstance(points, bool)
+        or not math.isfinite(points)
+        or points <= 0
+    ):
+        raise AssignmentError(f"{here}: check {node.name} needs points > 0, not {points!r}.")
+    if not isinstance(hidden, bool):
+        raise AssignmentError(f"{here}: check {node.name}: hidden must be True or False.")
+    docstring = ast.get_docstring(node)
+    description = " ".join(re.split(r"\n\s*\n", docstring or "", maxsplit=1)[0].split())
+    if not description:
+        raise AssignmentError(
+            f"{path}:{node.lineno}: check {node.name} has no docstring: its first paragraph "
+            "is the description students read."
+        )
+    return CheckSpec(
+        name=node.name,
+        function=function,
+        points=float(points),
+        visibility="hidden" if hidden else "visible",
+        description=description,
+        file=path.name,
+        line=node.lineno,
+    )
+
+
 def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
     directory = toml_path.parent
     try:
@@ -285,32 +473,7 @@ def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
     functions = meta.get("functions")
     if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
         raise AssignmentError(f"{toml_path}: [assignment] functions must be a list of names.")
-    limits_table = data.get("limits", {})
-    if not isinstance(limits_table, dict):
-        raise AssignmentError(f"{toml_path}: [limits] must be a table.")
-    defaults = Limits()
-    try:
-        limits = Limits(
-            call_timeout=float(limits_table.get("call_timeout", defaults.call_timeout)),
-            import_timeout=float(limits_table.get("import_timeout", defaults.import_timeout)),
-            submission_timeout=float(
-                limits_table.get("submission_timeout", defaults.submission_timeout)
-            ),
-            output_bytes=int(limits_table.get("output_bytes", defaults.output_bytes)),
-            memory_mb=int(limits_table.get("memory_mb", defaults.memory_mb)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise AssignmentError(f"{toml_path}: [limits] values must be numbers ({exc}).") from exc
-    for key in (
-        "call_timeout",
-        "import_timeout",
-        "submission_timeout",
-        "output_bytes",
-        "memory_mb",
-    ):
-        value = getattr(limits, key)
-        if not math.isfinite(value) or value <= 0:
-            raise AssignmentError(f"{toml_path}: [limits] {key} must be a positive number.")
+    limits = Limits.from_table(data.get("limits", {}), str(toml_path))
 
     grading = data.get("grading", {})
     if not isinstance(grading, dict):
@@ -319,41 +482,18 @@ def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
     if not isinstance(allow_weak, bool):
         raise AssignmentError(f"{toml_path}: [grading] allow_weak_isolation must be true or false.")
 
-    checks = []
-    for check_name, table in _table(data, "checks", toml_path).items():
-        if not isinstance(table, dict):
-            raise AssignmentError(f"{toml_path}: [checks.{check_name}] must be a table.")
-        function = _string(table, "function", toml_path, f"checks.{check_name}")
-        if function not in functions:
-            raise AssignmentError(
-                f"{toml_path}: check {check_name} grades {function!r}, "
-                f"which is not in [assignment] functions."
-            )
-        points = table.get("points")
-        if (
-            not isinstance(points, (int, float))
-            or isinstance(points, bool)
-            or not math.isfinite(points)
-            or points <= 0
-        ):
-            raise AssignmentError(f"{toml_path}: check {check_name} needs points > 0.")
-        visibility = table.get("visibility", "visible")
-        if visibility not in VISIBILITIES:
-            raise AssignmentError(
-                f"{toml_path}: check {check_name} has visibility {visibility!r}; "
-                f"use one of {', '.join(VISIBILITIES)}."
-            )
-        checks.append(
-            CheckSpec(
-                name=check_name,
-                function=function,
-                points=float(points),
-                visibility=visibility,
-                description=str(table.get("description", "")),
-            )
+    if "checks" in data:
+        raise AssignmentError(
+            f"{toml_path}: [checks] tables are no longer read. A check states its function, "
+            "points and visibility with @check(...) above it, and its docstring is its "
+            "description (see grader.assignment)."
         )
-    if not checks:
-        raise AssignmentError(f"{toml_path}: no [checks.*] tables.")
+    hidden_last = meta.get("hidden_checks_last", False)
+    if not isinstance(hidden_last, bool):
+        raise AssignmentError(
+            f"{toml_path}: [assignment] hidden_checks_last must be true or false."
+        )
+    checks = read_checks(directory, tuple(functions), hidden_last=hidden_last)
     return Assignment(
         name=name,
         title=str(meta.get("title", name)),

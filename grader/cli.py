@@ -6,11 +6,8 @@ found a problem; 2 usage or input errors; 3 the grader itself failed.
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
-import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from grader import __version__
-from grader.assignment import Assignment, available_assignments, load_assignment
-from grader.errors import AssignmentError, GraderError, UsageError
-from grader.paths import project_root
+from grader.assignment import Assignment, load_assignment
+from grader.course import Course, find_course
+from grader.errors import GraderError, UsageError
 from grader.results import StudentResult
-from grader.sandbox.isolation import LEVELS, Isolation, choose, describe, detect, guard
+from grader.sandbox.isolation import LEVELS, describe
 
 __all__ = ["main"]
 
@@ -41,54 +38,49 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
+def _course() -> Course:
+    """The course ``main`` found (``--course``, ``GRADER_COURSE`` or upwards from here);
+    the no-course message when there is none."""
+    course = _found_course()
+    return course if course is not None else find_course()
+
+
+def _found_course() -> Course | None:
+    """The course ``main`` found, if any (a student checking their work has none)."""
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.find_object(Course)
+
+
 def _pick_assignment(name: str | None, submissions: Path | None = None) -> Assignment:
-    """The assignment named, or the only one, or the one ``submissions`` is for."""
-    if name is not None:
-        return load_assignment(name)
-    known = available_assignments()
-    if len(known) == 1:
-        return load_assignment(known[0])
-    if submissions is not None:
-        inferred = _infer_assignment(known, submissions)
-        if inferred is not None:
-            console.print(
-                f"Assignment: {inferred.name} (inferred from {submissions}; "
-                "--assignment chooses another)."
-            )
-            return inferred
-    if (
-        submissions is not None
-        and submissions.is_dir()
-        and not any(not entry.name.startswith(".") for entry in submissions.iterdir())
-    ):
-        raise UsageError(f"No submissions found in {submissions}: the folder is empty.")
-    raise UsageError(
-        "Several assignments exist; choose one with --assignment "
-        f"({', '.join(known) or 'none found'})."
+    """The assignment named, or the course's only one, or the one ``submissions`` is for."""
+    from grader.course import pick_assignment
+
+    course = _course()
+    chosen = pick_assignment(
+        course, name, submissions, note=lambda text: console.print(escape(text))
     )
-
-
-def _infer_assignment(known: list[str], submissions: Path) -> Assignment | None:
-    """The assignment whose name the folder bears, or the only one whose module file
-    (``<student>/<module>.py`` or ``.ipynb``) appears in it; None when unclear."""
-    if submissions.name in known:
-        return load_assignment(submissions.name)
-    try:
-        names = {p.name for p in submissions.glob("*/*") if p.suffix in (".py", ".ipynb")}
-    except OSError:
-        return None
-    matches = []
-    for candidate in known:
-        assignment = load_assignment(candidate)
-        if {f"{assignment.module}.py", f"{assignment.module}.ipynb"} & names:
-            matches.append(assignment)
-    return matches[0] if len(matches) == 1 else None
+    return load_assignment(chosen, course)
 
 
 @click.group()
 @click.version_option(__version__, prog_name="grader")
-def main() -> None:
+@click.option(
+    "--course",
+    "course_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The course folder (holding course.toml). Default: $GRADER_COURSE, else the "
+    "nearest folder holding course.toml, from here upwards.",
+)
+@click.pass_context
+def main(ctx: click.Context, course_dir: Path | None) -> None:
     """Grade TensorFlow/Keras assignments with checks written as pytest tests."""
+    try:
+        course = find_course(course_dir)
+    except UsageError as exc:
+        if course_dir is not None:
+            _usage_exit(exc)
+        return  # no course: fine for `check`, `export canvas` and `new --course-here`
+    ctx.obj = course
 
 
 def _isolation_options(command: Any) -> Any:
@@ -161,57 +153,43 @@ def run(
     A run into an --out folder that holds an earlier (even interrupted) run's results
     keeps those of unchanged submissions, unless --force.
     """
-    from grader.runner import RunOptions, grade_class, plan_run
-    from grader.submissions import discover
+    from grader.engine.runner import RunOptions, grade_class, prepare_class_run
 
     try:
-        if not submissions.is_dir():
-            discover(submissions, "")  # says whether it is missing or not a folder
-        assignment = _pick_assignment(assignment_name, submissions)
-        found = discover(submissions, assignment.module)
-        level = choose(
-            isolation_level,
-            allow_weak=allow_weak_isolation or assignment.allow_weak_isolation,
+        prepared = prepare_class_run(
+            _course(),
+            submissions,
+            RunOptions(out_dir=out_dir, workers=workers or os.cpu_count() or 1, force=force),
+            assignment_name=assignment_name,
+            limits={
+                "call_timeout": call_timeout,
+                "import_timeout": import_timeout,
+                "submission_timeout": submission_timeout,
+                "memory_mb": memory_mb,
+                "output_bytes": output_bytes,
+            },
+            isolation_level=isolation_level,
+            allow_weak_isolation=allow_weak_isolation,
             strict=strict,
+            note=lambda text: console.print(escape(text)),
         )
     except GraderError as exc:
         _usage_exit(exc)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    isolation = Isolation(level, hidden=(submissions.resolve(), out_dir.resolve()))
-    changed = guard(isolation, project_root())
-    if changed:
+    assignment, options, plan = prepared.assignment, prepared.options, prepared.plan
+    if prepared.protected:
+        changed = prepared.protected
         console.print(
             f"Changed the permissions of {len(changed)} files and folders so that the "
             "workers' user can reach Python and the grader and read nothing else of yours: "
             f"{', '.join(str(p) for p in changed[:6])}{' ...' if len(changed) > 6 else ''}"
         )
-    if not found.submissions:
-        _usage_exit(
-            UsageError(
-                f"No submissions found in {submissions}. Expected <student>/"
-                f"{assignment.module}.py or <student>.py."
-            )
-        )
-    limits = replace(
-        assignment.limits,
-        call_timeout=call_timeout or assignment.limits.call_timeout,
-        import_timeout=import_timeout or assignment.limits.import_timeout,
-        submission_timeout=submission_timeout or assignment.limits.submission_timeout,
-        memory_mb=memory_mb or assignment.limits.memory_mb,
-        output_bytes=assignment.limits.output_bytes if output_bytes is None else output_bytes,
-    )
-    workers = workers or os.cpu_count() or 1
     console.print(
-        f"Grading {len(found.submissions)} submissions of [bold]{assignment.title}[/] "
-        f"with {workers} workers."
+        f"Grading {len(prepared.submissions)} submissions of [bold]{assignment.title}[/] "
+        f"with {options.workers} workers."
     )
-    console.print(f"Isolation: {describe(level)}.")
-    for name in found.ignored:
+    console.print(f"Isolation: {describe(options.isolation.level)}.")
+    for name in prepared.ignored:
         console.print(f"[yellow]Ignored[/] {name}: not a submission.")
-    options = RunOptions(
-        out_dir=out_dir, workers=workers, limits=limits, isolation=isolation, force=force
-    )
-    plan = plan_run(assignment, list(found.submissions), options)
     if plan.done:
         console.print(
             f"Resuming: {len(plan.done)} already graded, {len(plan.todo)} to grade "
@@ -234,7 +212,7 @@ def run(
         try:
             result = grade_class(
                 assignment,
-                list(found.submissions),
+                list(prepared.submissions),
                 options,
                 progress=advance,
                 plan=plan,
@@ -268,147 +246,31 @@ def _usage_exit(exc: Exception) -> Any:
     sys.exit(2)
 
 
+_FINDING_MARKS = {
+    "ok": "[green]✓[/] ",
+    "problem": "[red]✗[/] ",
+    "warning": "[yellow]![/] ",
+    "skipped": "[yellow]-[/] ",
+    "detail": "    ",
+}
+
+
 @main.command()
 @click.argument("name")
 def validate(name: str) -> None:
     """Prove an assignment is consistent: the reference scores full marks, the stub and
     the released notebook zero, and a release hands out no reference code or hidden check."""
-    from grader.submissions import Submission
+    from grader.validate import Finding
+    from grader.validate import validate as validate_assignment
+
+    def show(finding: Finding) -> None:
+        console.print(_FINDING_MARKS[finding.level] + escape(finding.text))
 
     try:
-        assignment = load_assignment(name)
-        problems = check_consistency(assignment)
+        findings = validate_assignment(load_assignment(name, _course()), report=show)
     except GraderError as exc:
         _usage_exit(exc)
-    for problem in problems:
-        console.print(f"[red]✗[/] {problem}")
-    if not problems:
-        console.print(f"[green]✓[/] every check of {name} has points, a function and a test.")
-    problems += _validate_secret(assignment)
-    isolation = Isolation(detect())
-    for label, path, want_full in (
-        ("reference", assignment.reference, True),
-        ("stub", assignment.stub, False),
-    ):
-        if not path.is_file():
-            problems.append(f"The {label} {path} does not exist.")
-            console.print(f"[red]✗[/] {problems[-1]}")
-            continue
-        submission = Submission(label, path, path.name)
-        problems += _expect_score(assignment, label, submission, want_full, isolation)
-        if label == "reference":
-            _warn_secret_not_drawn(assignment)
-    problems += _validate_release(assignment, isolation)
-    sys.exit(1 if problems else 0)
-
-
-def _validate_secret(assignment: Assignment) -> list[str]:
-    """Warn about graded functions no hidden check guards with secret inputs (read from
-    the check files); a problem if such checks exist but the course secret does not."""
-    from grader.assignment import secret_checks, unguarded_functions
-    from grader.checks.secret import course_secret
-
-    for function in unguarded_functions(assignment):
-        console.print(
-            f"[yellow]![/] {function}: no hidden check draws its inputs from the course "
-            "secret (grader.checks.secret.secret_rng), so it can be passed by hard-coding "
-            "answers."
-        )
-    if not secret_checks(assignment):
-        return []
-    try:
-        course_secret()
-    except AssignmentError as exc:
-        console.print(f"[red]✗[/] {exc}")
-        return [str(exc)]
-    console.print("[green]✓[/] the course secret is set: hidden checks can draw their inputs.")
-    return []
-
-
-def _warn_secret_not_drawn(assignment: Assignment) -> None:
-    """What the checks did when they ran on the reference: a function whose hidden checks
-    call secret_rng in their source but drew nothing from it is warned about too."""
-    from grader.assignment import secret_checks, unguarded_functions
-    from grader.grading import reference_baseline
-
-    try:
-        drew = reference_baseline(assignment).secret_checks
-    except GraderError:
-        return  # the reference's own grading reports it
-    static = unguarded_functions(assignment)
-    guarded = {c.function for c in assignment.checks if c.name in drew & secret_checks(assignment)}
-    for function in assignment.functions:
-        if function not in guarded and function not in static:
-            console.print(
-                f"[yellow]![/] {function}: its hidden checks drew nothing from the course "
-                "secret when they ran on the reference, so it can be passed by hard-coding "
-                "answers."
-            )
-
-
-def _expect_score(
-    assignment: Assignment, label: str, submission: Any, want_full: bool, isolation: Isolation
-) -> list[str]:
-    """Grade ``submission``; a problem unless it scores full marks (or zero, without errors)."""
-    from grader.grading import grade_submission
-
-    with tempfile.TemporaryDirectory():
-        result = grade_submission(assignment, submission, isolation=isolation)
-    errors = [c.name for c in result.checks if c.status == "error"]
-    ok = (
-        result.score == assignment.max_score
-        if want_full
-        else result.score == 0 and result.status == "graded"
-    ) and not errors
-    verdict = "[green]✓[/]" if ok else "[red]✗[/]"
-    expected = "full marks" if want_full else "zero, without errors"
-    console.print(
-        f"{verdict} the {label} scores {_points(result.score)} / "
-        f"{_points(assignment.max_score)} (expected {expected})."
-    )
-    if ok:
-        return []
-    failing = [
-        f"{c.name}: {c.status}: {c.message.splitlines()[0] if c.message else ''}"
-        for c in result.checks
-        if (c.status != "passed") == want_full
-    ]
-    for line in failing + (result.error or "").splitlines()[:3]:
-        console.print(f"    {line}")
-    return [f"The {label} does not score {expected}."]
-
-
-def _validate_release(assignment: Assignment, isolation: Isolation) -> list[str]:
-    """Build a release in a scratch folder: it must hold nothing students must not see,
-    and its notebook, graded as a submission, must score zero without errors."""
-    import importlib.util
-
-    from grader.release import scan_release, write_release
-
-    with tempfile.TemporaryDirectory(prefix="grader-validate-") as scratch:
-        out = Path(scratch) / "release"
-        try:
-            write_release(assignment, out, scan=False)
-        except GraderError as exc:
-            console.print(f"[red]✗[/] the release cannot be built: {exc}")
-            return [f"The release cannot be built: {exc}"]
-        leaks = scan_release(out, assignment)
-        for leak in leaks:
-            console.print(f"[red]✗[/] the release leaks: {leak}")
-        if not leaks:
-            console.print(
-                "[green]✓[/] the release holds no line of the reference and names no hidden check."
-            )
-        notebook = out / f"{assignment.module}.ipynb"
-        if importlib.util.find_spec("grader.notebooks") is None:
-            console.print(
-                "[yellow]-[/] the released notebook was not graded: notebooks are not supported."
-            )
-            return leaks
-        from grader.submissions import submission_from_file
-
-        submission = submission_from_file(notebook, assignment.module, "released notebook")
-        return leaks + _expect_score(assignment, "released notebook", submission, False, isolation)
+    sys.exit(1 if any(f.level == "problem" for f in findings) else 0)
 
 
 @main.command()
@@ -425,15 +287,12 @@ def release(name: str, out_dir: Path, force: bool) -> None:
     """Write what students receive: the stub and its notebook, a README, the visible
     checks and the reference's answers to them (never the reference or a hidden check)."""
     from grader.release import LeakError, check_destination, write_release
+    from grader.validate import require_consistent
 
     try:
         check_destination(out_dir, force=force)
-        assignment = load_assignment(name)
-        inconsistent = check_consistency(assignment)
-        if inconsistent:
-            raise AssignmentError(
-                " ".join(inconsistent) + f" Fix the assignment (grader validate {name})."
-            )
+        assignment = load_assignment(name, _course())
+        require_consistent(assignment)
         console.print(f"Recording the reference's answers to the visible checks of {name}...")
         written = write_release(assignment, out_dir, force=force)
     except LeakError as exc:
@@ -482,7 +341,7 @@ def check(
     from grader.selfcheck import check_table, plan_check, run_check, summary_lines
 
     try:
-        plan = plan_check(file, assignment_name, checks_dir, out_dir)
+        plan = plan_check(file, assignment_name, checks_dir, out_dir, course=_found_course())
     except GraderError as exc:
         _usage_exit(exc)
     # A notebook's `!grader check` has no terminal: plain text, wide enough for the table.
@@ -560,6 +419,7 @@ def prairielearn(
             isolation=isolation_level,
             allow_weak_isolation=allow_weak_isolation,
             started=started,
+            course=_found_course(),
         )
     )
 
@@ -608,21 +468,19 @@ def export_gradescope(
 ) -> None:
     """Write a Gradescope autograder zip (setup.sh, run_autograder) for assignment NAME."""
     from grader.lms.gradescope import build_autograder, pinned_requirements
+    from grader.validate import require_consistent
 
     out = out_file if out_file is not None else Path(f"{name}-gradescope.zip")
     try:
-        assignment = load_assignment(name)
-        inconsistent = check_consistency(assignment)
-        if inconsistent:
-            raise AssignmentError(
-                " ".join(inconsistent) + f" Fix the assignment (grader validate {name})."
-            )
+        assignment = load_assignment(name, _course())
+        require_consistent(assignment)
         members = build_autograder(
             assignment,
             out,
             hidden_visibility=hidden_visibility,
             timeout=timeout,
             allow_weak_isolation=allow_weak_isolation,
+            course=_course(),
         )
     except GraderError as exc:
         _usage_exit(exc)
@@ -809,29 +667,56 @@ def export_lti(
     )
 
 
-def check_consistency(assignment: Assignment) -> list[str]:
-    """Every [checks.*] table has a test function and every test function a table."""
-    tests: set[str] = set()
-    for path in assignment.check_files():
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except SyntaxError as exc:
-            raise AssignmentError(f"{path} has a syntax error: {exc}") from exc
-        tests |= {
-            node.name
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-        }
-    declared = {c.name for c in assignment.checks}
-    problems = [
-        f"Check {name} is in assignment.toml but no test_*.py defines it."
-        for name in sorted(declared - tests)
-    ]
-    problems += [
-        f"Test {name} has no [checks.{name}] table (points, function) in assignment.toml."
-        for name in sorted(tests - declared)
-    ]
-    return problems
+@main.command()
+@click.argument("name", required=False)
+@click.option(
+    "--course-here",
+    is_flag=True,
+    help="First make the current folder a course: course.toml, a new course-secret, "
+    "assignments/ and reference/.",
+)
+@click.option("--title", help="The assignment's title (with --course-here alone: the course's).")
+@click.pass_context
+def new(ctx: click.Context, name: str | None, course_here: bool, title: str | None) -> None:
+    """Start assignment NAME in the course: a stub with one graded Keras function, a
+    visible and a hidden check, assignment.toml and a reference solution, which
+    `grader validate NAME` accepts as written."""
+    from grader.course import COURSE_FILE, Course
+    from grader.scaffold import check_name, new_assignment, new_course
+
+    try:
+        if name is None and not course_here:
+            raise UsageError("Name the assignment: `grader new NAME` (or `--course-here`).")
+        if name is not None:
+            check_name(name)  # before anything is written
+        course = ctx.obj
+        if course_here:
+            if course is not None and course.root == Path.cwd().resolve():
+                raise UsageError(f"{course.root} already is a course.")
+            for path in new_course(Path.cwd(), None if name else title):
+                out_console.print(f"Wrote {path}")
+            course = Course.read(Path.cwd())
+        elif course is None:
+            raise UsageError(
+                f"No course here (no {COURSE_FILE} in {Path.cwd()} or above it): "
+                f"`grader new --course-here {name}` makes this folder a course and adds "
+                f"{name} to it; --course DIR names another course."
+            )
+        if name is None:
+            out_console.print(f"{course.root} is a course: `grader new NAME` adds an assignment.")
+            return
+        written = new_assignment(course, name, title)
+    except GraderError as exc:
+        _usage_exit(exc)
+    for path in written:
+        out_console.print(f"Wrote {path}")
+    out_console.print(
+        f"Next: `grader validate {name}` proves it consistent as it is (the reference "
+        "scores full marks, the stub zero). Then make it yours: the stub's text and "
+        "functions, the reference, and the checks (each states its points and visibility "
+        "with @check, its docstring is its description); validate again, and `grader "
+        f"release {name} --out DIR` writes what students receive."
+    )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,19 @@ import textwrap
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MAX_NOTEBOOK_BYTES", "Notebook", "NotebookError", "SkippedCell", "convert"]
+from grader.errors import NotebookError
+
+__all__ = [
+    "MAX_NOTEBOOK_BYTES",
+    "Notebook",
+    "NotebookError",
+    "SkippedCell",
+    "convert",
+    "load",
+]
 
 # Notebooks carry their outputs (plots as base64 images); the code itself is still held
 # to the source limit.
@@ -82,10 +92,6 @@ _LINE_MAGICS = """
     unalias unload_ext uv who who_ls whos xdel xmode
 """
 _AUTOMAGICS = frozenset(_LINE_MAGICS.split())
-
-
-class NotebookError(Exception):
-    """The file cannot be graded as a notebook; the message says why, for the student."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,23 @@ class Notebook:
     def skipped_definition(self, name: str) -> SkippedCell | None:
         """The ungraded cell that defines ``name`` at its top level, if one does."""
         return next((s for s in self.skipped if name in s.defines), None)
+
+    @property
+    def numbering(self) -> str:
+        """How tracebacks that name cells count them."""
+        return CELL_NUMBERING
+
+
+def load(path: Path, display: str, *, max_source_bytes: int) -> Notebook:
+    """The module source of the notebook at ``path`` (known to the student as
+    ``display``); ``NotebookError`` when it cannot be read or graded."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"{display} is over the grader's limit of {MAX_NOTEBOOK_BYTES:,} bytes for a notebook."
+        )
+    return convert(data, display, max_source_bytes=max_source_bytes)
 
 
 def convert(data: bytes, display: str, *, max_source_bytes: int) -> Notebook:

@@ -1,19 +1,31 @@
-"""Where the grader finds assignments, reference solutions and templates."""
+"""The grader package's own files: feedback page templates, schemas, LMS scripts.
+
+What a course grades (assignments, references, the course secret) is not here: it is
+found through ``grader.course``.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-__all__ = ["project_root"]
+__all__ = ["PACKAGE", "package_templates", "schemas_dir", "scripts_dir"]
+
+PACKAGE = Path(__file__).resolve().parent
 
 
-def project_root() -> Path:
-    """The folder holding ``assignments/``, ``reference/`` and ``templates/``.
+def package_templates() -> Path:
+    """The grader's feedback page templates: inside the installed package (a wheel
+    carries them), else the source tree's top-level ``templates/`` (their single
+    source, used as is by an editable install)."""
+    installed = PACKAGE / "templates"
+    if (installed / "feedback.html").is_file():
+        return installed
+    return PACKAGE.parent / "templates"
 
-    ``GRADER_ROOT`` wins; otherwise the checkout this package was installed from.
-    """
-    override = os.environ.get("GRADER_ROOT")
-    if override:
-        return Path(override).resolve()
-    return Path(__file__).resolve().parents[1]
+
+def schemas_dir() -> Path:
+    return PACKAGE / "schemas"
+
+
+def scripts_dir() -> Path:
+    return PACKAGE / "lms" / "scripts"

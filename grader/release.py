@@ -6,8 +6,9 @@ with the reference's recorded answers, so students can check their work themselv
     DIR/NAME.py                  the stub (jupytext percent format)
     DIR/NAME.ipynb               the same, as a notebook, with how it is graded
     DIR/README.md                how to work, self-check and hand in
-    DIR/checks/assignment.toml   [assignment], [limits] and the visible checks only
+    DIR/checks/assignment.toml   [assignment] and [limits]
     DIR/checks/test_*.py         the check files that hold only visible checks
+    DIR/checks/_*.py             the private helper modules those check files import
     DIR/checks/answers.json      the reference's answers to those checks' calls
 
 Nothing else goes out: no reference solution, no hidden check or its name, never the
@@ -25,6 +26,7 @@ import math
 import re
 import shutil
 import tempfile
+import textwrap
 import tokenize
 import tomllib
 from collections.abc import Iterator
@@ -34,7 +36,8 @@ from typing import Any
 
 from grader.assignment import ANSWERS_FILE, Assignment, check_file_visibility
 from grader.checks.secret import SECRET_FILE, course_secret
-from grader.errors import AssignmentError, UsageError
+from grader.engine.check_modules import shipped_helpers
+from grader.errors import AssignmentError, LeakError, UsageError
 
 __all__ = [
     "CHECKS_DIR",
@@ -90,17 +93,6 @@ class ReferenceLine:
 
 
 # ---------------------------------------------------------------- writing
-
-
-class LeakError(AssignmentError):
-    """The release would hand out reference code or a hidden check's name."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(
-            "The release was not written: it would hand out what students must not see:\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
-        self.problems = problems
 
 
 def write_release(
@@ -171,14 +163,16 @@ def _release_files(assignment: Assignment) -> dict[str, bytes]:
         "README.md": release_readme(assignment).encode("utf-8"),
         f"{CHECKS_DIR}/assignment.toml": release_toml(assignment).encode("utf-8"),
     }
-    for path in assignment.visible().check_files():
+    visible = assignment.visible().check_files()
+    # The private helper modules those files import go too (scanned like every file).
+    for path in [*visible, *shipped_helpers(visible)]:
         files[f"{CHECKS_DIR}/{path.name}"] = path.read_bytes()
     return files
 
 
 def _answers(assignment: Assignment) -> bytes:
     """``answers.json``: the reference graded on the visible checks, its answers recorded."""
-    from grader.answers import record_answers, write_answers
+    from grader.engine.recording import record_answers, write_answers
 
     answers = record_answers(assignment)
     # write_answers owns the file's layout; the file is read back to be written with the rest.
@@ -234,19 +228,17 @@ def build_notebook(assignment: Assignment) -> str:
 
 
 def release_toml(assignment: Assignment) -> str:
-    """``assignment.toml`` with the [assignment] and [limits] tables and the visible checks."""
+    """``assignment.toml`` with the [assignment] and [limits] tables (the visible checks
+    declare themselves in the check files shipped beside it)."""
     path = assignment.directory / "assignment.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     lines = [
-        f"# The visible checks of {assignment.title}: points, functions, limits.",
+        f"# {assignment.title}: the module, graded functions and limits of its visible checks.",
         "# Written by `grader release`; `grader check` reads it.",
     ]
     for table in ("assignment", "limits"):
         if isinstance(data.get(table), dict):
             lines += ["", f"[{table}]", *_toml_pairs(data[table], path)]
-    for spec in assignment.checks:
-        if spec.visibility == "visible":
-            lines += ["", f"[checks.{spec.name}]", *_toml_pairs(data["checks"][spec.name], path)]
     return "\n".join(lines) + "\n"
 
 
@@ -288,6 +280,14 @@ def release_readme(assignment: Assignment) -> str:
             "visible check does not guarantee full marks: test your functions beyond them."
         )
     functions = ", ".join(f"`{f}`" for f in assignment.functions)
+    # Sentences that hold names or numbers are wrapped here, as the rest is by hand.
+    write = _wrapped(
+        "Work in the notebook "
+        f"(`.venv/bin/jupyter notebook {module}.ipynb`) or in the Python file, whichever "
+        "you prefer: both hold the same explanations and stub functions. Write these "
+        f"functions, keeping their names and signatures: {functions}."
+    )
+    hand_in = _wrapped(f"Exactly one file, under its name: `{module}.ipynb` or `{module}.py`.")
     return f"""\
 # {assignment.title}
 
@@ -311,9 +311,7 @@ python3 -m venv .venv
 
 ## Work
 
-Work in the notebook (`.venv/bin/jupyter notebook {module}.ipynb`) or in the Python
-file, whichever you prefer: both hold the same explanations and stub functions. Write
-these functions, keeping their names and signatures: {functions}.
+{write}
 
 The grader imports your file and calls these functions with its own arguments:
 
@@ -332,13 +330,20 @@ From this folder:
 
 or run the "Check your work" cell at the end of the notebook. This runs the visible
 checks in `checks/` on your file, in a separate process, and prints each check's verdict
-with a hint when it fails. {coverage}
+with a hint when it fails.
+
+{_wrapped(coverage)}
 
 ## Hand in
 
-Exactly one file, under its name: `{module}.ipynb` or `{module}.py`. Not both, and not
-the `checks/` folder.
+{hand_in}
+Not both, and not the `checks/` folder.
 """
+
+
+def _wrapped(text: str) -> str:
+    """A paragraph of the students' README, at most 88 characters a line."""
+    return textwrap.fill(text, 88, break_long_words=False, break_on_hyphens=False)
 
 
 # ---------------------------------------------------------------- scanning
@@ -401,11 +406,12 @@ def scan_release(directory: Path, assignment: Assignment) -> list[str]:
         for name in sorted(hidden)
     }
     reference_name = assignment.reference.name
-    course = _course_secret()
+    course = _course_secret(assignment)
+    secret_names = {SECRET_FILE, *([assignment.secret.name] if assignment.secret else [])}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
-        if path.name == SECRET_FILE or (course is not None and course in text):
+        if path.name in secret_names or (course is not None and course in text):
             # Never the secret itself in the report: it goes to a terminal and CI logs.
             problems.append(
                 f"{relative} holds the course secret: hidden checks' inputs are drawn from "
@@ -427,10 +433,10 @@ def scan_release(directory: Path, assignment: Assignment) -> list[str]:
     return problems
 
 
-def _course_secret() -> str | None:
+def _course_secret(assignment: Assignment) -> str | None:
     """The course secret's text, or None when there is none (nothing to leak then)."""
     try:
-        return course_secret().decode("utf-8")
+        return course_secret(assignment.secret).decode("utf-8")
     except AssignmentError:
         return None
 

@@ -7,18 +7,20 @@ shape written to ``results.json``; ``from_dict`` reads it back (resume, exporter
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from grader.sandbox.wire import clean_chars
 
 __all__ = [
     "CHECK_STATUSES",
     "STUDENT_STATUSES",
+    "VISIBILITIES",
     "CheckResult",
     "CheckStatus",
     "RunResult",
     "StudentResult",
     "StudentStatus",
+    "Visibility",
     "clean_data",
     "clean_text",
 ]
@@ -43,13 +45,18 @@ def clean_data(value: Any) -> Any:
 
 
 CheckStatus = Literal["passed", "failed", "error", "timeout"]
-CHECK_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout")
+CHECK_STATUSES: tuple[CheckStatus, ...] = get_args(CheckStatus)
+
+# visible: students see the check, its message and pictures, and run it themselves
+# (a release ships it). hidden: only its existence and points are shown.
+Visibility = Literal["visible", "hidden"]
+VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
 
 # graded: every check ran. import_error: the module could not be imported, every
 # check failed. invalid: the submission could not be read at all. error: the grader
 # itself failed on some checks; those checks count neither for nor against.
 StudentStatus = Literal["graded", "import_error", "invalid", "error"]
-STUDENT_STATUSES: tuple[str, ...] = ("graded", "import_error", "invalid", "error")
+STUDENT_STATUSES: tuple[StudentStatus, ...] = get_args(StudentStatus)
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class CheckResult:
     max_points: float
     status: CheckStatus
     message: str = ""
-    visibility: str = "visible"
+    visibility: Visibility = "visible"
     # Pictures for the feedback page, as plain data ("curves" or "table"; see
     # grader.checks.figures). Never used to decide anything.
     figures: tuple[dict[str, Any], ...] = ()

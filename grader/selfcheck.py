@@ -8,7 +8,7 @@ The checks come from, first found:
    (NAME: ``--assignment``, else FILE's stem, else the checkout's only assignment).
 
 A release's checks answer the ``reference`` fixture from ``checks/answers.json``
-(``grader.answers``). Either way the checks run exactly as when the work is graded
+(``grader.engine.reference``). Either way the checks run exactly as when the work is graded
 (``grade_submission``: the same worker, limits and isolation detection) but only the
 visible ones: hidden checks are neither run nor named, here or on the feedback page.
 """
@@ -24,11 +24,12 @@ from rich.table import Table
 from rich.text import Text
 
 from grader import __version__
-from grader.answers import NOT_RECORDED
 from grader.assignment import Assignment, available_assignments, load_assignment, load_bundle
+from grader.course import Course, find_course
+from grader.engine.reference import NOT_RECORDED
 from grader.errors import UsageError
-from grader.paths import project_root
-from grader.reports._atomic import atomic_write_text
+from grader.files import atomic_write_text
+from grader.paths import package_templates
 from grader.reports.html import feedback_filename, format_points, render_feedback
 from grader.results import RunResult, StudentResult
 from grader.sandbox.isolation import Isolation, detect
@@ -109,6 +110,7 @@ def plan_check(
     assignment_name: str | None = None,
     checks: Path | None = None,
     out_dir: Path | None = None,
+    course: Course | None = None,
 ) -> Plan:
     """Find the checks and read the file; UsageError (or AssignmentError) if either fails."""
     if not file.exists():
@@ -124,7 +126,7 @@ def plan_check(
             )
         origin = f"{bundle} (the release's checks and recorded answers)"
     else:
-        assignment = _from_checkout(file, assignment_name).visible()
+        assignment = _from_checkout(file, assignment_name, course).visible()
         origin = f"{assignment.directory} (the instructor's checkout, visible checks only)"
     if not assignment.checks:
         raise UsageError(f"The assignment {assignment.name} has no visible checks to run.")
@@ -141,8 +143,12 @@ def plan_check(
     return Plan(file, assignment, origin, submission, out, tuple(notes))
 
 
-def _from_checkout(file: Path, name: str | None) -> Assignment:
-    known = available_assignments()
+def _from_checkout(file: Path, name: str | None, course: Course | None) -> Assignment:
+    try:
+        course = course or find_course()
+        known = available_assignments(course)
+    except UsageError:  # no course here: a student's machine, only a release's checks
+        known = []
     if name is None:
         stem = file.stem
         if stem in known:
@@ -156,21 +162,19 @@ def _from_checkout(file: Path, name: str | None) -> Assignment:
                 "or above it. Put the checks/ folder of the assignment's release next to "
                 f"your file, or name the folder with --checks DIR{which}."
             )
-    return load_assignment(name)
+    return load_assignment(name, course)
 
 
 def run_check(plan: Plan, isolation: Isolation | None = None) -> Outcome:
     """Run the plan's visible checks on the file and write its feedback page."""
-    from grader.grading import grade_submission
-    from grader.sandbox.convert import configure_tensorflow
+    from grader.engine.session import GradingSession
 
-    configure_tensorflow()  # the grader's side computes as in a grading process
     if isolation is None:
         hidden = [plan.out_dir.resolve()]
         if plan.assignment.answers is not None:
             hidden.append(plan.assignment.directory.resolve())
         isolation = Isolation(detect(), hidden=tuple(hidden))
-    result = grade_submission(plan.assignment, plan.submission, isolation=isolation)
+    result = GradingSession(plan.assignment, isolation=isolation).grade(plan.submission)
     unrecorded = [c for c in result.checks if c.status == "error" and NOT_RECORDED in c.message]
     if unrecorded and all(c.status != "error" or c in unrecorded for c in result.checks):
         which = "1 check" if len(unrecorded) == 1 else f"{len(unrecorded)} checks"
@@ -207,10 +211,8 @@ def write_page(plan: Plan, result: StudentResult, isolation: str) -> Path | None
 
 
 def _templates() -> Path | None:
-    for root in (project_root(), Path(__file__).resolve().parents[1]):
-        if (root / "templates" / "feedback.html").is_file():
-            return root / "templates"
-    return None
+    templates = package_templates()  # a student has no course: the grader's own pages
+    return templates if (templates / "feedback.html").is_file() else None
 
 
 def check_table(result: StudentResult) -> Table:

@@ -8,7 +8,8 @@ wherever the ``.py`` is, and graded as the module its code cells make (see
 is graded "invalid") rather than being dropped or crashing the run; files that are not
 submissions at all are listed in ``Discovery.ignored``. Nothing here imports or runs
 student code (a notebook is read as JSON, never executed), and no file is read further
-than its size limit. ``submission_from_file`` applies the same checks to one file.
+than its size limit. ``submission_from_file`` applies the same checks to one file, and
+``submission_from_upload`` to the files one student handed in through an LMS.
 
 The rules, in the order they are applied:
 
@@ -53,6 +54,13 @@ The rules, in the order they are applied:
   4) whose code cells hold some code to grade and at most ``max_bytes`` of it. Invalid
   JSON (with its line and column), JSON that is not a notebook, an unknown format
   version and malformed cells are each reported as such.
+
+An upload (``submission_from_upload``: Gradescope's ``submission/``, PrairieLearn's
+``student/``) is one student's folder, searched the same way but at any depth: the one
+``<module>.py`` or ``<module>.ipynb`` anywhere in it is graded. None, or more than one,
+is a problem worded as for a student folder, with "your submission" for the folder's name
+and paths relative to it (what the student uploaded), so a student gets the same advice
+from every front end.
 """
 
 from __future__ import annotations
@@ -75,8 +83,9 @@ __all__ = [
     "Discovery",
     "Submission",
     "discover",
+    "load_notebook",
     "submission_from_file",
-    "submission_from_folder",
+    "submission_from_upload",
 ]
 
 # A hand-written solution is a few kilobytes; anything over this is not one.
@@ -85,6 +94,8 @@ MAX_SOURCE_BYTES = 1_000_000
 _IGNORED_NAMES = frozenset(["__pycache__", "__MACOSX", "grader-results"])
 _LISTED = 10  # entries named when a folder's contents are listed
 _SUFFIXES = (".py", ".ipynb")
+# An upload's name in messages: the student never sees the folder the LMS unpacked it to.
+_UPLOAD = "your submission"
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class _Context:
     root: Path  # resolved: the boundary symbolic links must stay inside
     module: str
     max_bytes: int
+    outside: str = "the submissions folder"  # the root, as messages about links name it
 
     @property
     def expected(self) -> str:
@@ -120,6 +132,12 @@ class _Context:
     @property
     def expected_any(self) -> str:
         return f"{self.module}.py (or {self.module}.ipynb)"
+
+
+def load_notebook(path: Path, shown: str) -> notebooks.Notebook:
+    """A notebook submission read into the module its graded code cells make (the
+    worker's ``notebook`` loader)."""
+    return notebooks.load(path, shown, max_source_bytes=MAX_SOURCE_BYTES)
 
 
 def discover(root: Path, module: str, *, max_bytes: int = MAX_SOURCE_BYTES) -> Discovery:
@@ -183,15 +201,57 @@ def submission_from_file(
     return _from_file(who, target, display, context, notebook=suffix == ".ipynb")
 
 
-def submission_from_folder(
+def submission_from_upload(
     folder: Path, module: str, student: str, *, max_bytes: int = MAX_SOURCE_BYTES
 ) -> Submission:
-    """One student's folder handed to the grader on its own (an LMS's upload folder):
-    the same rules as a student folder ``discover`` finds, links kept inside ``folder``."""
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder of submitted files.")
-    context = _Context(Path(os.path.realpath(folder)), module, max_bytes)
-    return _from_folder(folder, student, context)
+    """The one ``<module>.py`` or ``<module>.ipynb`` anywhere in ``folder``, the files one
+    student handed in through an LMS, checked like a file ``discover`` finds. None, or
+    more than one, is a Submission with a problem: nothing is guessed. Links are followed
+    only inside ``folder`` (a link to the reference solution is never graded), and links
+    to folders are not searched."""
+    root = Path(os.path.realpath(folder))
+    context = _Context(root, module, max_bytes, outside=_UPLOAD)
+    if not root.is_dir():  # nothing was handed in
+        return Submission(
+            student, None, _UPLOAD, problem=_empty_problem("Your submission", context)
+        )
+    # Unlike a class folder's student folder (the module, or one folder down), an upload
+    # is searched at any depth: Gradescope unpacks zips and a GitHub submission is a whole
+    # repository. Only the exact name counts, so one match anywhere is unambiguous.
+    candidates: list[str] = []  # relative paths, as on disk; a folder so named is one too
+    files: list[str] = []  # everything else but real folders: listed by path, never read
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            entries = _list(root / relative)
+        except OSError as exc:
+            shown = _clean(relative) if relative else _UPLOAD
+            return Submission(
+                student, None, _UPLOAD, problem=f"Could not open {shown}: {_reason(exc)}."
+            )
+        for entry in entries:
+            path = relative + entry.name
+            if entry.name in context.names:
+                candidates.append(path)
+            elif entry.is_dir:
+                pending.append(f"{path}/")
+            else:
+                files.append(path)
+    if len(candidates) > 1:
+        return _conflict(student, [_clean(c) for c in sorted(candidates)])
+    if candidates:
+        (path,) = candidates
+        notebook = path.endswith(".ipynb")
+        return _from_link_or_file(student, root / path, _clean(path), context, notebook)
+    if not files:
+        return Submission(
+            student, None, _UPLOAD, problem=_empty_problem("Your submission", context)
+        )
+    files.sort()
+    misnamed = [_clean(f) for f in files if _misnamed(f.rsplit("/", 1)[-1], context)]
+    problem = _wrong_names_problem(_UPLOAD, [_clean(f) for f in files], misnamed, context)
+    return Submission(student, None, _UPLOAD, problem=problem)
 
 
 def _conflict(student: str, displays: list[str]) -> Submission:
@@ -262,12 +322,7 @@ def _from_folder(folder: Path, student: str, context: _Context) -> Submission:
     if any(n in names for n in context.names):
         return _from_candidates(student, folder, shown, context)
     if not entries:
-        return Submission(
-            student,
-            None,
-            shown,
-            problem=f"{shown} is empty; expected {context.expected_any} in it, found nothing.",
-        )
+        return Submission(student, None, shown, problem=_empty_problem(shown, context))
     nested = [
         e.name
         for e in entries
@@ -277,7 +332,9 @@ def _from_folder(folder: Path, student: str, context: _Context) -> Submission:
     if len(nested) == 1 and not has_python:
         inner = nested[0]
         return _from_candidates(student, folder / inner, f"{shown}{_clean(inner)}/", context)
-    problem = _wrong_names_problem(shown, entries, context)
+    listing = [_clean(e.name) + ("/" if e.is_dir else "") for e in entries]
+    misnamed = [_clean(e.name) for e in entries if not e.is_dir and _misnamed(e.name, context)]
+    problem = _wrong_names_problem(shown, listing, misnamed, context)
     if nested:
         where = ", ".join(
             f"{shown}{_clean(n)}/{name}"
@@ -328,15 +385,22 @@ def _list(folder: Path) -> list[_Entry]:
     return sorted(entries, key=lambda e: e.name)
 
 
-def _wrong_names_problem(shown: str, entries: list[_Entry], context: _Context) -> str:
-    listing = [_clean(e.name) + ("/" if e.is_dir else "") for e in entries]
-    candidates = [_clean(e.name) for e in entries if not e.is_dir and _misnamed(e.name, context)]
-    if len(candidates) != 1:
+def _empty_problem(shown: str, context: _Context) -> str:
+    return f"{shown} is empty; expected {context.expected_any} in it, found nothing."
+
+
+def _wrong_names_problem(
+    shown: str, listing: list[str], misnamed: list[str], context: _Context
+) -> str:
+    """What was expected in ``shown`` and what was found there (``listing``), with a hint
+    to rename the file when exactly one (of ``misnamed``, found in ``listing``) is meant."""
+    if len(misnamed) != 1:
         return f"Expected {context.expected_any} in {shown}; found {_join(listing)}."
-    (candidate,) = candidates
+    (candidate,) = misnamed
+    base = candidate.rsplit("/", 1)[-1]
     py_name, notebook_name = context.names
-    target = notebook_name if ".ipynb" in candidate.lower() else py_name
-    case = " (names are case-sensitive)" if candidate.lower() == target.lower() else ""
+    target = notebook_name if ".ipynb" in base.lower() else py_name
+    case = " (names are case-sensitive)" if base.lower() == target.lower() else ""
     problem = (
         f"Expected {context.expected_any} in {shown}; found {candidate}: rename it to "
         f"{target}{case} and hand it in again. The grader does not grade a file under "
@@ -385,7 +449,7 @@ def _follow(link: Path, context: _Context, display: str) -> tuple[Path | None, s
         )
     if target == context.root or not target.is_relative_to(context.root):
         return None, (
-            f"{display} is a symbolic link that points outside the submissions folder; "
+            f"{display} is a symbolic link that points outside {context.outside}; "
             f"the grader does not follow it. {hand_in}"
         )
     return target, None

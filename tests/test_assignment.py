@@ -1,13 +1,14 @@
-"""Tests for grader.assignment.load_assignment and grader.cli.check_consistency."""
+"""Tests for grader.assignment (load_assignment, the checks' declarations read statically)
+and grader.validate.check_consistency."""
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import write_course_toml
 
 from grader.assignment import (
     available_assignments,
@@ -16,9 +17,10 @@ from grader.assignment import (
     secret_checks,
     unguarded_functions,
 )
-from grader.cli import check_consistency
+from grader.engine.check_modules import check_package, import_check_module
 from grader.errors import AssignmentError, UsageError
-from grader.sandbox.client import Limits
+from grader.sandbox.limits import Limits
+from grader.validate import check_consistency
 
 GOOD_TOML = """
 [assignment]
@@ -31,50 +33,51 @@ call_timeout = 5
 import_timeout = 7.5
 submission_timeout = 30
 output_bytes = 1234
-
-[checks.test_first]
-function = "first"
-points = 2
-description = "first works"
-
-[checks.test_second_hidden]
-function = "second"
-points = 1.5
-visibility = "hidden"
 """
 
-GOOD_TESTS = """
+GOOD_TESTS = '''
+from grader.checks import check
+
+
+@check("first", points=2)
 def test_first(submission):
-    pass
+    """first works"""
 
 
 def helper():
     pass
-"""
+'''
 
-GOOD_HIDDEN_TESTS = """
+GOOD_HIDDEN_TESTS = '''
+from grader import checks
+
+
+@checks.check("second", points=1.5, hidden=True)
 def test_second_hidden(submission):
-    pass
-"""
+    """second works
+    on other inputs.
+
+    Not part of the description."""
+'''
 
 
 def write_assignment(
     root: Path,
     toml: str,
     name: str = "dropout",
-    tests: str = "",
+    tests: str = GOOD_TESTS,
     hidden_tests: str = GOOD_HIDDEN_TESTS,
 ) -> Path:
-    """The assignment NAME; with ``tests``, its visible checks in test_checks.py and its
-    hidden ones in test_hidden_checks.py."""
+    """The assignment NAME, its visible checks in test_checks.py and its hidden ones in
+    test_hidden_checks.py (an empty text: no such file)."""
+    if not (root / "course.toml").exists():
+        write_course_toml(root)
     directory = root / "assignments" / name
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "assignment.toml").write_text(textwrap.dedent(toml), encoding="utf-8")
-    if tests:
-        (directory / "test_checks.py").write_text(textwrap.dedent(tests), encoding="utf-8")
-        (directory / "test_hidden_checks.py").write_text(
-            textwrap.dedent(hidden_tests), encoding="utf-8"
-        )
+    for file, text in (("test_checks.py", tests), ("test_hidden_checks.py", hidden_tests)):
+        if text:
+            (directory / file).write_text(textwrap.dedent(text), encoding="utf-8")
     return directory
 
 
@@ -112,13 +115,35 @@ def test_the_regularization_assignment_loads():
     assert assignment.check_files(), "the assignment has test_*.py files"
 
 
-def test_the_regularization_checks_follow_the_toml_order():
+def test_the_regularization_checks_are_read_from_their_declarations():
     assignment = load_assignment("regularization")
     names = [c.name for c in assignment.checks]
     assert names[0] == "test_l2_dense_defaults"
     assert len(names) == len(set(names))
-    assert assignment.spec("test_l2_dense_defaults").function == "l2_dense"
+    first = assignment.spec("test_l2_dense_defaults")
+    assert (first.function, first.points, first.visibility, first.file) == (
+        "l2_dense",
+        1.0,
+        "visible",
+        "test_layers.py",
+    )
+    assert first.description == (
+        "l2_dense(64) returns Dense(64, relu) with an L2(0.01) kernel regularizer."
+    )
     assert assignment.spec("no_such_check") is None
+
+
+@pytest.mark.parametrize("name", ["regularization", "dropout"])
+def test_the_shipped_assignments_list_checks_by_function_or_hidden_last(name):
+    assignment = load_assignment(name)
+    ranks = [
+        (c.visibility == "hidden", assignment.functions.index(c.function))
+        for c in assignment.checks
+    ]
+    if name == "regularization":  # hidden_checks_last = true
+        assert ranks == sorted(ranks)
+    else:
+        assert [(r, h) for h, r in ranks] == sorted((r, h) for h, r in ranks)
 
 
 def test_the_regularization_assignment_is_consistent_with_its_check_files():
@@ -143,7 +168,9 @@ def test_a_valid_assignment_is_read_completely(tmp_path):
         ("test_second_hidden", "second", 1.5, "hidden"),
     ]
     assert assignment.checks[0].description == "first works"
-    assert assignment.checks[1].description == ""
+    # The docstring's first paragraph, its whitespace collapsed.
+    assert assignment.checks[1].description == "second works on other inputs."
+    assert (assignment.checks[1].file, assignment.checks[1].line) == ("test_hidden_checks.py", 6)
     assert assignment.max_score == 3.5
     assert assignment.limits == Limits(
         call_timeout=5.0, import_timeout=7.5, submission_timeout=30.0, output_bytes=1234
@@ -154,8 +181,7 @@ def test_a_valid_assignment_is_read_completely(tmp_path):
 
 
 def test_missing_limits_fall_back_to_the_defaults(tmp_path):
-    toml = GOOD_TOML.split("[limits]")[0] + "[checks.test_first]\nfunction='first'\npoints=1\n"
-    write_assignment(tmp_path, toml)
+    write_assignment(tmp_path, GOOD_TOML.split("[limits]")[0])
     assert load_assignment("dropout", root=tmp_path).limits == Limits()
 
 
@@ -165,7 +191,7 @@ def test_a_missing_title_defaults_to_the_name(tmp_path):
 
 
 def test_invalid_toml_is_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, GOOD_TOML + "\n[checks.test_first\n")
+    write_assignment(tmp_path, GOOD_TOML + "\n[grading\n")
     with pytest.raises(AssignmentError, match="not valid TOML"):
         load_assignment("dropout", root=tmp_path)
 
@@ -191,59 +217,16 @@ def test_functions_must_be_a_list_of_names(tmp_path, functions):
         load_assignment("dropout", root=tmp_path)
 
 
-def test_a_check_grading_an_unlisted_function_is_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, replace_once(GOOD_TOML, 'function = "first"', 'function = "third"'))
-    with pytest.raises(AssignmentError, match=r"test_first grades 'third', which is not in"):
-        load_assignment("dropout", root=tmp_path)
-
-
-def test_a_check_without_a_function_is_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, replace_once(GOOD_TOML, 'function = "first"\n', ""))
-    with pytest.raises(AssignmentError, match=r"\[checks.test_first\] needs a 'function'"):
-        load_assignment("dropout", root=tmp_path)
-
-
-@pytest.mark.parametrize(
-    "points",
-    ["points = 0", "points = -1", "points = true", 'points = "2"', ""],
-    ids=["zero", "negative", "bool", "string", "missing"],
-)
-def test_points_must_be_a_positive_number(tmp_path, points):
-    write_assignment(tmp_path, replace_once(GOOD_TOML, "points = 2", points))
-    with pytest.raises(AssignmentError, match="test_first needs points > 0"):
-        load_assignment("dropout", root=tmp_path)
-
-
-def test_nan_points_are_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, replace_once(GOOD_TOML, "points = 2", "points = nan"))
-    with pytest.raises(AssignmentError, match="test_first needs points > 0"):
-        load_assignment("dropout", root=tmp_path)
-
-
-def test_an_unknown_visibility_is_an_assignment_error(tmp_path):
-    write_assignment(
-        tmp_path, replace_once(GOOD_TOML, 'visibility = "hidden"', 'visibility = "secret"')
-    )
-    with pytest.raises(AssignmentError, match="visibility 'secret'; use one of visible, hidden"):
-        load_assignment("dropout", root=tmp_path)
-
-
 def test_non_numeric_limits_are_an_assignment_error(tmp_path):
     write_assignment(tmp_path, replace_once(GOOD_TOML, "call_timeout = 5", 'call_timeout = "a"'))
     with pytest.raises(AssignmentError, match=r"\[limits\] values must be numbers"):
         load_assignment("dropout", root=tmp_path)
 
 
-def test_an_assignment_without_checks_is_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, GOOD_TOML.split("[checks.test_first]")[0] + "[checks]\n")
-    with pytest.raises(AssignmentError, match="no \\[checks"):
-        load_assignment("dropout", root=tmp_path)
-
-
-def test_a_check_that_is_not_a_table_is_an_assignment_error(tmp_path):
-    toml = GOOD_TOML.split("[checks.test_first]")[0] + "[checks]\ntest_first = 3\n"
+def test_checks_tables_in_the_toml_are_an_assignment_error(tmp_path):
+    toml = GOOD_TOML + '\n[checks.test_first]\nfunction = "first"\npoints = 2\n'
     write_assignment(tmp_path, toml)
-    with pytest.raises(AssignmentError, match=r"\[checks.test_first\] must be a table"):
+    with pytest.raises(AssignmentError, match=r"\[checks\] tables are no longer read"):
         load_assignment("dropout", root=tmp_path)
 
 
@@ -260,57 +243,200 @@ def test_an_unknown_assignment_is_a_usage_error_naming_the_known_ones(tmp_path):
 
 
 def test_an_unknown_assignment_without_any_assignments_says_none(tmp_path):
+    write_course_toml(tmp_path)
     with pytest.raises(UsageError, match="known assignments: none"):
         load_assignment("dropout", root=tmp_path)
 
 
-# -- consistency between the toml file and the check files --------------------------------
+# -- declarations read statically: every error names the file and line ---------------------
+
+# The line of ``@check`` in GOOD_TESTS, dedented and written as test_checks.py.
+DECORATOR_LINE = 5
 
 
-def test_matching_toml_and_test_functions_are_consistent(tmp_path):
-    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS)
-    assert check_consistency(load_assignment("dropout", root=tmp_path)) == []
+def _declaration_error(tmp_path: Path, old: str, new: str, **files: str) -> str:
+    write_assignment(tmp_path, GOOD_TOML, tests=replace_once(GOOD_TESTS, old, new), **files)
+    with pytest.raises(AssignmentError) as info:
+        load_assignment("dropout", root=tmp_path)
+    return str(info.value)
 
 
-def test_a_toml_check_without_a_test_function_is_reported(tmp_path):
-    hidden = GOOD_HIDDEN_TESTS.replace("def test_second_hidden(", "def test_second(")
-    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS, hidden_tests=hidden)
-    problems = check_consistency(load_assignment("dropout", root=tmp_path))
-    assert len(problems) == 2
-    assert any("test_second_hidden is in assignment.toml but no test_*.py" in p for p in problems)
-    assert any("Test test_second has no [checks.test_second] table" in p for p in problems)
+def test_declared_points_must_be_literals(tmp_path):
+    message = _declaration_error(tmp_path, "points=2)", "points=POINTS)")
+    assert f"test_checks.py:{DECORATOR_LINE}: the points of check test_first must be " in message
+    assert "literal" in message and "'POINTS'" in message
 
 
-def test_a_test_function_without_a_toml_table_is_reported(tmp_path):
-    tests = GOOD_TESTS + "\n\ndef test_extra(submission):\n    pass\n"
-    write_assignment(tmp_path, GOOD_TOML, tests=tests)
-    problems = check_consistency(load_assignment("dropout", root=tmp_path))
-    assert problems == [
-        "Test test_extra has no [checks.test_extra] table (points, function) in assignment.toml."
-    ]
+@pytest.mark.parametrize(
+    ("points", "shown"),
+    [("0", "0"), ("-1", "-1"), ("True", "True"), ('"2"', "'2'"), ("float('nan')", None)],
+)
+def test_declared_points_must_be_a_positive_number(tmp_path, points, shown):
+    message = _declaration_error(tmp_path, "points=2)", f"points={points})")
+    assert f"test_checks.py:{DECORATOR_LINE}:" in message
+    if shown is None:  # a call is not a literal
+        assert "must be written as a literal" in message
+    else:
+        assert f"check test_first needs points > 0, not {shown}." in message
+
+
+def test_a_check_grading_an_unlisted_function_is_an_assignment_error(tmp_path):
+    message = _declaration_error(tmp_path, '@check("first"', '@check("third"')
+    assert f"test_checks.py:{DECORATOR_LINE}: check test_first grades 'third'" in message
+    assert "not one of the assignment's functions (first, second)" in message
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    ["@check(points=2)", '@check("first")', '@check("first", 2)', "@check", '@check("first", x=1)'],
+)
+def test_a_malformed_declaration_shows_the_usage(tmp_path, decorator):
+    message = _declaration_error(tmp_path, '@check("first", points=2)', decorator)
+    assert f"test_checks.py:{DECORATOR_LINE}: declare check test_first as @check(" in message
+
+
+def test_hidden_must_be_a_boolean(tmp_path):
+    message = _declaration_error(tmp_path, "points=2)", 'points=2, hidden="yes")')
+    assert "check test_first: hidden must be True or False" in message
+
+
+def test_a_check_without_a_docstring_is_an_assignment_error(tmp_path):
+    message = _declaration_error(tmp_path, '    """first works"""\n', "    pass\n")
+    assert f"test_checks.py:{DECORATOR_LINE + 1}: check test_first has no docstring" in message
+
+
+def test_an_undeclared_test_function_is_an_assignment_error(tmp_path):
+    message = _declaration_error(
+        tmp_path, "def helper():", "def test_extra(submission):\n    pass\n\n\ndef helper():"
+    )
+    assert "test_checks.py:10: test_extra is a test but not a declared check" in message
+
+
+def test_a_declared_function_pytest_would_not_run_is_an_assignment_error(tmp_path):
+    message = _declaration_error(tmp_path, "def test_first(", "def first_works(")
+    assert "first_works is declared with @check but pytest runs only functions named test_*" in (
+        message
+    )
+
+
+def test_a_check_declared_twice_names_both_places(tmp_path):
+    hidden = GOOD_HIDDEN_TESTS.replace("test_second_hidden", "test_first").replace(
+        "hidden=True", "hidden=False"
+    )
+    write_assignment(tmp_path, GOOD_TOML, hidden_tests=hidden)
+    with pytest.raises(AssignmentError) as info:
+        load_assignment("dropout", root=tmp_path)
+    assert "test_hidden_checks.py:6: check test_first is declared twice (also at " in str(
+        info.value
+    )
+    assert f"test_checks.py:{DECORATOR_LINE + 1})" in str(info.value)
+
+
+def test_an_assignment_without_checks_is_an_assignment_error(tmp_path):
+    write_assignment(tmp_path, GOOD_TOML, tests="def helper():\n    pass\n", hidden_tests="")
+    with pytest.raises(AssignmentError, match="has no checks: declare them"):
+        load_assignment("dropout", root=tmp_path)
 
 
 def test_a_check_file_with_a_syntax_error_is_an_assignment_error(tmp_path):
     write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS + "\ndef broken(:\n")
-    with pytest.raises(AssignmentError, match="syntax error"):
-        check_consistency(load_assignment("dropout", root=tmp_path))
+    with pytest.raises(AssignmentError, match=r"test_checks\.py has a syntax error"):
+        load_assignment("dropout", root=tmp_path)
+
+
+ORDERED_TESTS = '''
+from grader.checks import check
+
+
+@check("second", points=1)
+def test_b(submission):
+    """b"""
+
+
+@check("first", points=1)
+def test_c(submission):
+    """c"""
+
+
+@check("first", points=1)
+def test_a(submission):
+    """a"""
+'''
+
+ORDERED_HIDDEN = '''
+from grader.checks import check
+
+
+@check("second", points=1, hidden=True)
+def test_hidden_b(submission):
+    """hidden b"""
+
+
+@check("first", points=1, hidden=True)
+def test_hidden_a(submission):
+    """hidden a"""
+'''
+
+
+@pytest.mark.parametrize(
+    ("hidden_last", "order"),
+    [
+        ("", ["test_c", "test_a", "test_hidden_a", "test_b", "test_hidden_b"]),
+        (
+            "hidden_checks_last = true\n",
+            ["test_c", "test_a", "test_b", "test_hidden_a", "test_hidden_b"],
+        ),
+    ],
+)
+def test_checks_are_listed_by_function_then_visibility_then_file_and_line(
+    tmp_path, hidden_last, order
+):
+    toml = replace_once(GOOD_TOML, "\n[limits]", hidden_last + "\n[limits]")
+    write_assignment(tmp_path, toml, tests=ORDERED_TESTS, hidden_tests=ORDERED_HIDDEN)
+    assert [c.name for c in load_assignment("dropout", root=tmp_path).checks] == order
+
+
+# -- consistency between the assignment and its check files --------------------------------
+
+
+def test_well_declared_checks_are_consistent(tmp_path):
+    write_assignment(tmp_path, GOOD_TOML)
+    assert check_consistency(load_assignment("dropout", root=tmp_path)) == []
+
+
+def test_a_function_without_a_check_is_reported(tmp_path):
+    toml = replace_once(GOOD_TOML, '["first", "second"]', '["first", "second", "third"]')
+    write_assignment(tmp_path, toml)
+    assert check_consistency(load_assignment("dropout", root=tmp_path)) == [
+        "Function third is in [assignment] functions but no check grades it: "
+        'declare one with @check("third", points=N).'
+    ]
+
+
+def test_a_check_file_broken_after_loading_is_reported(tmp_path):
+    directory = write_assignment(tmp_path, GOOD_TOML)
+    assignment = load_assignment("dropout", root=tmp_path)
+    (directory / "test_more.py").write_text("def test_extra(submission):\n    pass\n")
+    (problem,) = check_consistency(assignment)
+    assert "test_more.py:1: test_extra is a test but not a declared check" in problem
 
 
 # -- visible and hidden check files -------------------------------------------------------
 
 
 def test_a_check_file_with_visible_and_hidden_checks_is_an_assignment_error(tmp_path):
-    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS + GOOD_HIDDEN_TESTS, hidden_tests="")
+    hidden = GOOD_HIDDEN_TESTS.replace("from grader import checks\n", "")
+    write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS + hidden, hidden_tests="")
     with pytest.raises(AssignmentError) as info:
         load_assignment("dropout", root=tmp_path)
     message = str(info.value)
-    assert "test_checks.py holds visible checks (test_first)" in message
-    assert "hidden checks (test_second_hidden)" in message
+    assert "test_checks.py holds visible checks (test_first (line 6))" in message
+    assert "hidden checks (test_second_hidden (line 16))" in message
 
 
 def test_visible_keeps_the_visible_checks_and_the_files_holding_them(tmp_path):
-    directory = write_assignment(tmp_path, GOOD_TOML, tests=GOOD_TESTS)
-    (directory / "test_helpers.py").write_text("def test_undeclared():\n    pass\n")
+    directory = write_assignment(tmp_path, GOOD_TOML)
+    (directory / "test_helpers.py").write_text("def helper():\n    pass\n")
     assignment = load_assignment("dropout", root=tmp_path)
     assert [p.name for p in assignment.check_files()] == [
         "test_checks.py",
@@ -345,7 +471,7 @@ def test_every_graded_function_has_a_hidden_check_on_secret_inputs(name):
 
 SECRET_TESTS = """
 from grader.checks.secret import secret_rng
-from grader.checks import secret
+from grader.checks import check, secret
 
 
 def _inputs():
@@ -356,7 +482,9 @@ def _deeper():
     return secret.secret_rng("test_second_hidden").integers(10)
 
 
+@check("second", points=1.5, hidden=True)
 def test_second_hidden(submission):
+    '''second on secret inputs'''
     assert _inputs() >= 0
 """
 
@@ -372,10 +500,10 @@ def test_hidden_checks_on_fixed_inputs_or_visible_ones_on_secret_inputs_guard_no
     visible = (
         GOOD_TESTS
         + "\nfrom grader.checks.secret import secret_rng\n\n\n"
-        + ("def test_other(submission):\n    secret_rng('test_other')\n")
+        + '@check("first", points=1)\n'
+        + "def test_other(submission):\n    '''other'''\n    secret_rng('test_other')\n"
     )
-    toml = GOOD_TOML + '\n[checks.test_other]\nfunction = "first"\npoints = 1\n'
-    write_assignment(tmp_path, toml, tests=visible)
+    write_assignment(tmp_path, GOOD_TOML, tests=visible)
     assignment = load_assignment("dropout", root=tmp_path)
     assert secret_checks(assignment) == set()
     assert unguarded_functions(assignment) == ["first", "second"]
@@ -419,20 +547,17 @@ def test_a_folder_without_assignment_toml_is_not_a_checks_folder(tmp_path):
 
 
 def _hidden_checks(name: str) -> Any:
-    path = Path(__file__).resolve().parents[1] / "assignments" / name / f"test_hidden_{name}.py"
-    spec = importlib.util.spec_from_file_location(f"hidden_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # As the grader imports it: a module of the assignment's package, helpers beside it.
+    folder = Path(__file__).resolve().parents[1] / "assignments" / name
+    return import_check_module(folder / f"test_hidden_{name}.py", check_package(folder, name))
 
 
 def test_hidden_checks_draw_other_inputs_per_secret_and_never_print_the_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     from grader.checks.secret import SECRET_ENV, secret_rng
+    from grader.engine.reference import ReferenceModule, reference_for
     from grader.errors import CheckFailed
-    from grader.modules import ReferenceModule, reference_for
 
     root = Path(__file__).resolve().parents[1]
     source = (root / "reference" / "regularization.py").read_text(encoding="utf-8")

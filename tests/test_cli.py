@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import write_course_toml
 
 from grader.cli import _pick_assignment
 from grader.errors import UsageError
@@ -13,11 +14,16 @@ TOML = """
 [assignment]
 module = "{module}"
 functions = ["f"]
-
-[checks.test_f]
-function = "f"
-points = 1
 """
+
+CHECKS = '''
+from grader.checks import check
+
+
+@check("f", points=1)
+def test_f(submission):
+    """f works."""
+'''
 
 
 @pytest.fixture
@@ -26,7 +32,8 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         folder = tmp_path / "assignments" / name
         folder.mkdir(parents=True)
         (folder / "assignment.toml").write_text(TOML.format(module=module))
-    monkeypatch.setenv("GRADER_ROOT", str(tmp_path))
+        (folder / "test_f.py").write_text(CHECKS)
+    monkeypatch.setenv("GRADER_COURSE", str(write_course_toml(tmp_path)))
     return tmp_path
 
 

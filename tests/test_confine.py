@@ -37,6 +37,7 @@ needs_seccomp = pytest.mark.skipif(
 _SCRIPT = textwrap.dedent(
     """
     import ctypes, errno, json, os, signal, socket, subprocess, sys, threading, time
+    from grader.errors import ConfinementError
     from grader.sandbox import landlock, seccomp
 
     A = json.loads(sys.argv[1])
@@ -531,7 +532,7 @@ seccomp.deny(["landlock_create_ruleset"], errno.ENOSYS)
 R["abi"] = landlock.abi()
 try:
     landlock.restrict(A["ro"], A["rw"])
-except landlock.LandlockError as exc:
+except ConfinementError as exc:
     R["restrict"] = errno.errorcode[exc.errno]
 attempt("read_outside", lambda: open(A["outside"] + "/secret.txt").read())
 """
@@ -556,7 +557,7 @@ thread = threading.Thread(target=stop.wait)
 thread.start()
 try:
     landlock.restrict(A["ro"], A["rw"])
-except landlock.LandlockError as exc:
+except ConfinementError as exc:
     R["restrict"] = errno.errorcode[exc.errno]
 stop.set()
 thread.join()

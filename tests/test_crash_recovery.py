@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from grader.assignment import load_assignment
-from grader.runner import _CULPRIT, RunOptions, _run_jobs, _take_records, grade_class
+from grader.engine.runner import _CULPRIT, RunOptions, _run_jobs, _take_records, grade_class
 from grader.sandbox.isolation import Isolation
 from grader.submissions import discover
 

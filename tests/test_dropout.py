@@ -23,13 +23,16 @@ import pytest
 
 from grader.assignment import load_assignment
 from grader.checks import training
-from grader.checks.models import callback_settings, check_config
-from grader.cli import check_consistency
+from grader.checks.data import overfit_data
+from grader.checks.models import callback_settings
+from grader.checks.rebuild import check_config
+from grader.engine.check_modules import shipped_helpers
 from grader.errors import CheckFailed, StudentError
 from grader.release import scan_release
 from grader.sandbox import wire
 from grader.sandbox.convert import Converter
 from grader.sandbox.wire import KerasObject
+from grader.validate import check_consistency
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "dropout"
@@ -142,9 +145,11 @@ def test_assignment_declares_its_checks_and_keeps_hidden_ones_apart():
 def test_what_students_receive_holds_no_reference_line_and_no_hidden_check(tmp_path):
     # The files a release copies; the notebook is the stub's cells, the README is generic.
     assignment = load_assignment("dropout")
-    for path in [assignment.stub, *assignment.visible().check_files()]:
+    visible = assignment.visible().check_files()
+    for path in [assignment.stub, *visible, *shipped_helpers(visible)]:
         shutil.copy(path, tmp_path / path.name)
     assert len(list(tmp_path.glob("test_*.py"))) == 4
+    assert (tmp_path / "_calibrated.py").is_file()  # test_train.py imports it
     assert scan_release(tmp_path, assignment) == []
     leaky = tmp_path / "test_model.py"
     leaky.write_text(leaky.read_text() + '\n# model.compile(optimizer="adam", loss="mse")\n')
@@ -313,8 +318,10 @@ def dropout_net(*, functional: bool = False, seed: int | None = None, rate: floa
 
 
 def short_run(model: keras.Model) -> training.GapOutcome:
-    data = training.overfit_data(0, n_val=50)
-    return training.gap_experiment(model, data, epochs=30, learning_rate=1e-2, record_every=30)
+    data = overfit_data(0, n_val=50)
+    return training.gap_experiment(
+        model, data, epochs=30, learning_rate=1e-2, seed=0, record_every=30
+    )
 
 
 def test_dropout_runs_are_repeatable_whatever_seed_or_api_the_model_has():
@@ -330,7 +337,7 @@ def test_dropout_runs_are_repeatable_whatever_seed_or_api_the_model_has():
 def test_dropout_is_on_while_training_with_a_new_mask_every_step():
     model = dropout_net()
     training.reinitialize(model, 0)
-    training.train(model, training.overfit_data(0, n_val=50), epochs=30, record_every=30)
+    training.train(model, overfit_data(0, n_val=50), epochs=30, learning_rate=3e-2, record_every=30)
     (layer,) = [x for x in model.layers if isinstance(x, keras.layers.Dropout)]
     assert int(layer.seed_generator.state.numpy()[1]) == 30  # one draw per step
     without = dropout_net(rate=0.0)  # a rate of 0: no random layer at all

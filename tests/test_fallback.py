@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_course_toml
 
 from grader.errors import UsageError
 from grader.sandbox import isolation
@@ -89,7 +90,8 @@ def test_without_landlock_a_run_refuses_unless_allowed_and_then_says_limits(tmp_
     (submissions / "alice" / "regularization.py").write_text("raise SystemExit(1)\n")
     out = tmp_path / "out"
     command = [
-        *(sys.executable, "-m", "grader", "run", str(submissions), "--out", str(out)),
+        *(sys.executable, "-m", "grader", "--course", str(ROOT), "run"),
+        *(str(submissions), "--out", str(out)),
         *("--assignment", "regularization", "--workers", "1"),
     ]
     env = _environment_without_bubblewrap(tmp_path)
@@ -211,6 +213,7 @@ def test_the_setting_in_assignment_toml_is_read(tmp_path):
     source = ROOT / "assignments" / "regularization"
     target = tmp_path / "assignments" / "regularization"
     shutil.copytree(source, target)
+    write_course_toml(tmp_path)
     toml = target / "assignment.toml"
     text = toml.read_text(encoding="utf-8")
     toml.write_text(

@@ -20,10 +20,10 @@ import pytest
 from grader.assignment import Assignment, CheckSpec, load_assignment
 from grader.checks import figures
 from grader.checks.figures import FigureError, Panel, Row, Series
-from grader.grading import _run_pytest
-from grader.pytest_plugin import GradingPlugin
+from grader.engine.grading import _run_pytest
+from grader.engine.plugin import GradingPlugin
 from grader.results import CheckResult, RunResult, StudentResult
-from grader.sandbox.client import Limits
+from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "regularization"
@@ -217,6 +217,21 @@ def test_curve_pair_gives_the_training_and_validation_series_of_a_run():
     assert figures.curve_pair(run, label="m", model="m")[1].y == run.val_mse
 
 
+def test_a_gap_panel_shows_the_unregularized_run_then_the_regularized_one():
+    from grader.checks.training import Curves
+
+    plain = Curves((0, 10), (1.0, 0.2), (1.1, 1.3))
+    regularized = Curves((0, 10), (1.0, 0.6), (1.1, 0.8))
+    panel = figures.gap_panel("Yours", (plain, "no reg"), (regularized, "L2"))
+    assert panel.title == "Yours"
+    assert [(s.label, s.model, s.role, list(s.y)) for s in panel.series] == [
+        ("no reg, training", "unregularized", "train", [1.0, 0.2]),
+        ("no reg, validation", "unregularized", "validation", [1.1, 1.3]),
+        ("L2, training", "regularized", "train", [1.0, 0.6]),
+        ("L2, validation", "regularized", "validation", [1.1, 0.8]),
+    ]
+
+
 # -- the plugin ---------------------------------------------------------------------------
 
 PLUGIN_CHECKS = """
@@ -321,7 +336,7 @@ def test_figures_never_change_a_verdict(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def graded() -> dict[str, StudentResult]:
-    from grader.grading import grade_submission
+    from grader.engine.grading import grade_submission
     from grader.sandbox.convert import configure_tensorflow
     from grader.submissions import Submission
 

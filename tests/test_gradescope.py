@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,16 @@ import lms_attack
 import nbformat
 import pytest
 from click.testing import CliRunner
+from conftest import write_course_toml
 
 from grader.assignment import load_assignment
 from grader.cli import main
+from grader.course import Course, find_course
+from grader.errors import UsageError
 from grader.lms import gradescope
+from grader.paths import package_templates
 from grader.results import CheckResult, StudentResult
+from grader.submissions import submission_from_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "dropout"
@@ -110,7 +116,7 @@ def run_autograder(folder: Path, **env: str) -> subprocess.Popen[str]:
         environment.pop(name, None)
     environment.update({"GRADER_GRADESCOPE_ROOT": str(folder), "GRADER_PYTHON": sys.executable})
     environment.update(env)
-    environment.pop("GRADER_ROOT", None)  # run_autograder sets it: the bundled source
+    environment.pop("GRADER_COURSE", None)  # run_autograder sets it: the bundle's course
     return subprocess.Popen(
         [str(folder / "run_autograder")],
         cwd=folder.parent,
@@ -151,6 +157,8 @@ def test_zip_holds_the_scripts_and_one_assignment(autograder: Path) -> None:
         "templates",
         "pyproject.toml",
         "README.md",
+        *(["setup.py"] if (ROOT / "setup.py").is_file() else []),
+        "course.toml",
         # dropout has hidden checks on secret inputs: the course secret, owner-only
         "course-secret",
     }
@@ -178,6 +186,63 @@ def test_zip_holds_the_scripts_and_one_assignment(autograder: Path) -> None:
     for script in ("setup.sh", "run_autograder"):  # bash can parse them
         check = subprocess.run(["bash", "-n"], input=archive_text(autograder, script), text=True)
         assert check.returncode == 0, script
+
+
+def test_the_zips_course_toml_names_its_own_layout(autograder: Path, tmp_path: Path) -> None:
+    source = layout(autograder, tmp_path / "autograder") / "source"
+    text = (source / "course.toml").read_text()
+    assert "GRADER_ROOT" not in archive_text(autograder, "run_autograder")
+    assert 'export GRADER_COURSE="$SOURCE"' in archive_text(autograder, "run_autograder")
+    checkout = find_course(ROOT)
+    course = Course.read(source)
+    assert course.title == checkout.title
+    assert course.assignment_names() == ["dropout"]
+    assert course.reference_for("dropout").read_bytes() == (
+        checkout.reference_for("dropout").read_bytes()
+    )
+    assert course.secret == source / "course-secret" and course.secret.is_file()
+    # The checkout's course has no pages of its own: the grader's, bundled beside it.
+    assert "templates" not in tomllib.loads(text)["course"]
+    assert course.templates == package_templates()
+    assert (source / "templates" / "feedback.html").read_bytes() == (
+        (package_templates() / "feedback.html").read_bytes()
+    )
+
+
+def test_a_course_with_its_own_pages_and_an_odd_title_keeps_them_in_the_zip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "assignments" / "dropout", course / "assignments" / "dropout")
+    shutil.copytree(ROOT / "reference", course / "reference")
+    shutil.copytree(package_templates(), course / "pages")
+    (course / "pages" / "feedback.html").write_text(
+        "{# the course's own #}" + (package_templates() / "feedback.html").read_text()
+    )
+    title = 'Deep "learning"\\ \u00e9t\u00e9\n2026'
+    write_course_toml(course, title, 'templates = "pages"\n')
+    monkeypatch.setenv("GRADER_COURSE", str(course))
+    monkeypatch.setenv("GRADER_COURSE_SECRET", "zip-test-course-secret-0123456789")
+    names = gradescope.build_autograder(load_assignment("dropout"), tmp_path / "a.zip")
+    assert "course.toml" in names and "templates/feedback.html" in names
+    source = layout(tmp_path / "a.zip", tmp_path / "autograder") / "source"
+    bundled = Course.read(source)
+    assert bundled.title == title and bundled.templates == source / "templates"
+    assert (source / "templates" / "feedback.html").read_text().startswith("{# the course's own")
+
+
+def test_export_from_a_wheel_install_says_to_use_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed from a wheel, the package sits in site-packages beside no pyproject.toml."""
+    installed = tmp_path / "site-packages" / "grader" / "lms"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(gradescope, "__file__", str(installed / "gradescope.py"))
+    with pytest.raises(UsageError) as info:
+        gradescope.bundle_files(load_assignment("dropout"))
+    message = str(info.value)
+    assert "bundles the grader's source" in message and "pip install -e ." in message
+    assert f"{tmp_path / 'site-packages'} holds no pyproject.toml or README.md" in message
 
 
 def archive_text(path: Path, name: str) -> str:
@@ -361,8 +426,7 @@ def test_the_autograders_setting_allows_the_limits_level(
 ) -> None:
     """``allow_weak_isolation`` in gradescope.json grades at limits (the grading itself
     replaced: the real one at limits is mallory's)."""
-    from grader import grading
-    from grader.sandbox import convert
+    from grader.engine.session import GradingSession
 
     folder = layout(autograder, tmp_path / "autograder")
     shutil.copy(EXAMPLES / "bob.py", folder / "submission" / "dropout.py")
@@ -372,14 +436,16 @@ def test_the_autograders_setting_allows_the_limits_level(
     config.write_text(json.dumps({**settings, "allow_weak_isolation": True}))
     levels: list[str] = []
 
-    def grade(assignment: Any, submission: Any, limits: Any, isolation: Any) -> StudentResult:
-        levels.append(isolation.level)
+    def grade(session: GradingSession, submission: Any) -> StudentResult:
+        levels.append(session.isolation.level)
         return StudentResult(
-            student=submission.student, score=0.0, max_score=assignment.max_score, status="graded"
+            student=submission.student,
+            score=0.0,
+            max_score=session.assignment.max_score,
+            status="graded",
         )
 
-    monkeypatch.setattr(grading, "grade_submission", grade)
-    monkeypatch.setattr(convert, "configure_tensorflow", lambda: None)
+    monkeypatch.setattr(GradingSession, "grade", grade)
     monkeypatch.setenv("GRADER_ISOLATION", "limits")
     monkeypatch.delenv("GRADER_ALLOW_WEAK_ISOLATION", raising=False)
     results = valid(gradescope.run_autograder(folder))
@@ -538,27 +604,23 @@ def test_crash_inside_the_grader_writes_valid_results(
     assert results["extra_data"]["grader_error"] == "RuntimeError: a bug in the grader"
 
 
-def test_finding_the_submission(tmp_path: Path) -> None:
-    find = gradescope.find_submission
-    assert "No files were submitted" in (find(tmp_path / "none", "dropout", "s").problem or "")
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    assert "empty" in (find(folder, "dropout", "s").problem or "")
-    (folder / "Dropout (1).py").write_text("x = 1\n")
-    problem = find(folder, "dropout", "s").problem or ""
-    assert "Rename Dropout (1).py to dropout.py" in problem
-    (folder / "a" / "b").mkdir(parents=True)
-    (folder / "a" / "b" / "dropout.py").write_text("x = 1\n")
-    found = find(folder, "dropout", "s")
-    assert found.problem is None and found.display_path == "a/b/dropout.py"
-    (folder / "dropout.ipynb").write_text("{}")
-    assert "More than one file" in (find(folder, "dropout", "s").problem or "")
-    # A link out of the submission (to the reference, say) is never followed.
-    linked = tmp_path / "linked"
-    linked.mkdir()
-    (linked / "dropout.py").symlink_to(ROOT / "reference" / "dropout.py")
-    refused = find(linked, "dropout", "s")
-    assert refused.path is None and "outside your submission" in (refused.problem or "")
+def test_the_submission_is_found_by_the_upload_rule(tmp_path: Path) -> None:
+    """run_autograder finds the file as every upload is found (the rule itself is tested
+    in test_submissions.py), and the student reads its advice; nothing is graded."""
+    folder = tmp_path / "autograder"
+    settings = gradescope.Settings("dropout").to_dict()
+    (folder / "source").mkdir(parents=True)
+    (folder / "source" / gradescope.CONFIG_NAME).write_text(json.dumps(settings))
+    (folder / "results").mkdir()
+    (folder / "submission" / "src").mkdir(parents=True)
+    (folder / "submission" / "src" / "Dropout (1).py").write_text("x = 1\n")
+    (folder / "submission_metadata.json").write_text('{"users": [{"name": "Ann"}]}')
+    results = valid(gradescope.run_autograder(folder))
+    found = submission_from_upload(folder / "submission", "dropout", "Ann")
+    assert found.problem is not None
+    assert "found src/Dropout (1).py: rename it to dropout.py" in found.problem
+    assert results["score"] == 0 and results["extra_data"]["status"] == "invalid"
+    assert found.problem in results["output"]
 
 
 def test_reading_who_submitted(tmp_path: Path) -> None:

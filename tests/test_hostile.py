@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 from regularization_checks import CHECKS, EVERY_CHECK, MAX_SCORE, POINTS
 
-from grader.checks.models import rebuild
+from grader.checks.rebuild import rebuild
 from grader.errors import CheckFailed, StudentError
 from grader.sandbox.client import _prepare_scratch
 from grader.sandbox.isolation import available, capabilities
@@ -435,7 +435,8 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         started = time.monotonic()
         command = subprocess.run(
             [
-                *(sys.executable, "-m", "grader", "run", str(class_dir), "--out", str(out)),
+                *(sys.executable, "-m", "grader", "--course", str(ROOT), "run"),
+                *(str(class_dir), "--out", str(out)),
                 *("--workers", "3", "--isolation", level, "--assignment", "regularization"),
                 *(["--allow-weak-isolation"] if level == "limits" else []),
                 *("--call-timeout", str(CALL_TIMEOUT), "--import-timeout", str(IMPORT_TIMEOUT)),
@@ -621,7 +622,7 @@ def test_the_reference_the_checks_and_outside_files_are_unreadable(run):
     default = messages(run, "read_reference", "l2_dense")[0]
     assert "HOSTILE-BLOCKED reference" in default
     assert "'READ'" not in default  # not one of the paths could be read
-    for name in ("reference/regularization.py", "test_gap.py", "assignment.toml"):
+    for name in ("reference/regularization.py", "test_overfitting.py", "assignment.toml"):
         assert name in default
     assert "HOSTILE-BLOCKED secret" in messages(run, "read_reference", "l1_dense")[0]
     output = student(run, "read_reference")["output"]

@@ -265,7 +265,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     for assignment in ASSIGNMENTS:
         out = base / assignment
         command = [
-            *(sys.executable, "-m", "grader", "run", str(_class_folder(base, assignment))),
+            *(sys.executable, "-m", "grader", "--course", str(ROOT), "run"),
+            str(_class_folder(base, assignment)),
             *("--assignment", assignment, "--out", str(out), "--workers", "1"),
         ]
         process = subprocess.Popen(

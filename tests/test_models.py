@@ -1,4 +1,5 @@
-"""Tests for grader.checks.models: reading and rebuilding Keras objects from the wire."""
+"""Tests for grader.checks.rebuild, layers and models: reading and rebuilding Keras objects
+from the wire, and the models checks send."""
 
 from __future__ import annotations
 
@@ -8,19 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from grader.checks.models import (
-    Factors,
-    check_config,
-    dense_layers,
-    dense_stack,
-    dense_summary,
-    describe_factors,
-    layer_summary,
-    rebuild,
-    regularizer,
-    regularizer_factors,
-    to_wire,
-)
+from grader.checks.layers import dense_layers, dense_summary, describe_factors, layer_summary
+from grader.checks.models import dense_stack, regularizer, to_wire
+from grader.checks.rebuild import Factors, check_config, rebuild, regularizer_factors
 from grader.errors import CheckFailed, StudentError
 from grader.sandbox import wire
 from grader.sandbox.convert import Converter

@@ -34,6 +34,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import write_course_toml
 from lms_attack import attack
 
 from grader.assignment import load_assignment
@@ -43,13 +44,13 @@ from grader.lms.prairielearn import (
     HIDDEN_ROW,
     RESULTS_LIMIT,
     dumps,
-    find_submission,
     fit,
     grade_job,
     read_data_assignment,
     to_results,
 )
 from grader.results import CheckResult, StudentResult
+from grader.submissions import submission_from_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "dropout"
@@ -114,7 +115,7 @@ def _course(root: Path) -> Path:
     (course / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "dropout.py", course / "reference" / "dropout.py")
     (course / SECRET_FILE).write_text("prairielearn-test-course-secret-0123456789\n")
-    return course
+    return write_course_toml(course, "PrairieLearn test course")
 
 
 def _command(root: Path, *options: str) -> list[str]:
@@ -124,7 +125,7 @@ def _command(root: Path, *options: str) -> list[str]:
 def _environment(course: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
-        "GRADER_ROOT": str(course),
+        "GRADER_COURSE": str(course),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_ENABLE_ONEDNN_OPTS": "0",
     }
@@ -152,7 +153,7 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     still alive.
 
     Each names its assignment differently: data.json's params.grader_assignment,
-    --assignment, or the only one in GRADER_ROOT (its data.json is broken)."""
+    --assignment, or the only one in GRADER_COURSE (its data.json is broken)."""
     base = tmp_path_factory.mktemp("prairielearn")
     # Like PrairieLearn's /: others pass through, so the workers' own user reaches the
     # grader package (pytest's own temporary folders are the owner's alone).
@@ -262,7 +263,7 @@ def test_one_mistake_loses_its_points_and_hidden_checks_stay_hidden(jobs):
     text = (jobs["mistake"][2] / "results" / "results.json").read_text(encoding="utf-8")
     for check in hidden:
         assert check.name not in text and check.description not in text
-    assert "Submission: student/handin/dropout.py." in jobs["mistake"][1]  # one folder down
+    assert "Submission: handin/dropout.py." in jobs["mistake"][1]  # one folder down
     assert "(from --assignment)" in jobs["mistake"][1]
     # Graded at the limits level because the instructor allowed it, and says so.
     assert results["message"].endswith("Isolation level: limits.")
@@ -299,7 +300,7 @@ def test_an_unreadable_submission_is_not_gradable(jobs):
     assert results["gradable"] is False
     assert results["tests"] == []
     (error,) = results["format_errors"]
-    assert "student/dropout.py is empty" in error
+    assert error.startswith("dropout.py is empty")
     log = jobs["unreadable"][1]
     assert "data.json is not readable JSON" in log and "(from the only one installed)" in log
 
@@ -450,17 +451,21 @@ def test_data_json_names_the_assignment_and_bad_files_are_tolerated(tmp_path):
         assert name is None and warning and "ignored" in warning
 
 
-def test_the_student_folder_follows_the_class_folder_rules(tmp_path):
-    folder = tmp_path / "student"
-    assert find_submission(folder, "dropout").problem == (
-        "No files were submitted: there is nothing to grade."
-    )
-    folder.mkdir()
-    (folder / "Dropout.py").write_text("x = 1\n", encoding="utf-8")
-    assert "rename it to dropout.py" in (find_submission(folder, "dropout").problem or "")
-    (folder / "Dropout.py").rename(folder / "dropout.py")
-    (folder / "dropout.ipynb").write_text("{}", encoding="utf-8")
-    assert "More than one submission" in (find_submission(folder, "dropout").problem or "")
-    (folder / "dropout.ipynb").unlink()
-    found = find_submission(folder, "dropout")
-    assert found.problem is None and found.path == (folder / "dropout.py").resolve()
+def test_the_student_folder_is_an_upload_with_gradescopes_advice(tmp_path):
+    """student/ is found as every upload is (the rule itself is tested in
+    test_submissions.py): a misnamed file, at any depth, is not gradable and the student
+    reads the rename hint; a missing student/ is an empty submission. Nothing is graded."""
+    root = _job(tmp_path / "misnamed", {"handin/Dropout.py": b"x = 1\n"}, None)
+    lines: list[str] = []
+    assert grade_job(root, "dropout", log=lines.append) == 0
+    results = valid(json.loads((root / "results" / "results.json").read_text(encoding="utf-8")))
+    problem = submission_from_upload(root / "student", "dropout", "student").problem
+    assert problem is not None and "found handin/Dropout.py: rename it to dropout.py" in problem
+    assert results["gradable"] is False and results["format_errors"] == [problem]
+    root = _job(tmp_path / "missing", {}, None)
+    assert grade_job(root, "dropout", log=lines.append) == 0
+    results = valid(json.loads((root / "results" / "results.json").read_text(encoding="utf-8")))
+    assert results["gradable"] is False
+    assert results["format_errors"] == [
+        "Your submission is empty; expected dropout.py (or dropout.ipynb) in it, found nothing."
+    ]

@@ -18,22 +18,25 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import write_course_toml
 
 from grader.assignment import load_assignment, load_bundle
 from grader.checks.secret import SECRET_ENV, course_secret
-from grader.paths import project_root
-from grader.release import LeakError, scan_release, write_release
+from grader.course import find_course
+from grader.release import LeakError, release_readme, scan_release, write_release
 
-ROOT = project_root()
+ROOT = find_course(Path(__file__).resolve().parents[1]).root  # this checkout's course
 STUB = ROOT / "assignments" / "regularization" / "regularization.py"
 REFERENCE = ROOT / "reference" / "regularization.py"
-VISIBLE_FILES = ["test_gap.py", "test_layers.py", "test_model.py", "test_penalty.py"]
+VISIBLE_FILES = ["test_layers.py", "test_model.py", "test_overfitting.py", "test_penalty.py"]
+# The private helper modules those visible check files import.
+HELPERS = ["_calibrated.py"]
 
 
 def release(name: str, out: Path, *extra: str, root: Path | None = None):
     env = dict(os.environ)
     if root is not None:
-        env["GRADER_ROOT"] = str(root)
+        env["GRADER_COURSE"] = str(root)
     return subprocess.run(
         [sys.executable, "-m", "grader", "release", name, "--out", str(out), *extra],
         capture_output=True,
@@ -82,20 +85,18 @@ def test_release_layout(released: Path):
             "README.md",
             "checks/assignment.toml",
             "checks/answers.json",
-            *(f"checks/{name}" for name in VISIBLE_FILES),
+            *(f"checks/{name}" for name in VISIBLE_FILES + HELPERS),
         ]
     )
     assert files["regularization.py"] == STUB.read_bytes()
-    for name in VISIBLE_FILES:
+    for name in VISIBLE_FILES + HELPERS:
         assert files[f"checks/{name}"] == (STUB.parent / name).read_bytes()
     toml = tomllib.loads(files["checks/assignment.toml"].decode())
     original = tomllib.loads((STUB.parent / "assignment.toml").read_text(encoding="utf-8"))
-    hidden = {k for k, v in original["checks"].items() if v["visibility"] == "hidden"}
-    assert len(hidden) == 8  # one per graded function, all in test_hidden_regularization.py
-    original["checks"] = {k: v for k, v in original["checks"].items() if k not in hidden}
-    assert toml == original
+    # Points, visibility and descriptions travel with the visible check files.
+    assert "checks" not in toml and toml == original
     # Hidden checks draw their inputs from the course secret: it never goes out.
-    secret = course_secret()
+    secret = course_secret(load_assignment("regularization").secret)
     assert not [name for name, data in files.items() if secret in data]
     bundle = load_bundle(released / "checks")  # what `grader check` reads
     assert (bundle.name, bundle.max_score, len(bundle.checks)) == ("regularization", 30, 20)
@@ -179,18 +180,6 @@ functions = ["double"]
 call_timeout = 30
 import_timeout = 60
 submission_timeout = 120
-
-[checks.test_double_small]
-function = "double"
-points = 1
-visibility = "visible"
-description = "double([1, 2]) is [2, 4]."
-
-[checks.test_double_secret_edge]
-function = "double"
-points = 2
-visibility = "hidden"
-description = "double of an empty list."
 """
 TINY_STUB = '''\
 # %% [markdown]
@@ -213,16 +202,22 @@ def make_tiny(root: Path) -> Path:
     (folder / "assignment.toml").write_text(TINY_TOML)
     (folder / "tiny.py").write_text(TINY_STUB)
     (folder / "test_visible.py").write_text(
+        "from grader.checks import check\n\n\n"
+        '@check("double", points=1)\n'
         "def test_double_small(submission, reference):\n"
+        '    """double([1, 2]) is [2, 4]."""\n'
         "    assert submission.double([1, 2]) == reference.double([1, 2])\n"
     )
     (folder / "test_hidden_edge.py").write_text(
+        "from grader.checks import check\n\n\n"
+        '@check("double", points=2, hidden=True)\n'
         "def test_double_secret_edge(submission, reference):\n"
+        '    """double of an empty list."""\n'
         "    assert submission.double([]) == reference.double([])\n"
     )
     (root / "reference").mkdir()
     (root / "reference" / "tiny.py").write_text(f"def double(values):\n    {LEAKED_LINE}\n")
-    return root
+    return write_course_toml(root, "Tiny course")
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +244,8 @@ def test_hidden_checks_stay_out_of_the_release(tiny: tuple[Path, Path]):
         ]
     )
     toml = tomllib.loads(files["checks/assignment.toml"].decode())
-    assert list(toml["checks"]) == ["test_double_small"]
+    assert "checks" not in toml
+    assert [c.name for c in load_bundle(out / "checks").checks] == ["test_double_small"]
     everything = b"\n".join(files.values()).decode()
     for secret in ("test_double_secret_edge", "test_hidden_edge", "empty list", LEAKED_LINE):
         assert secret not in everything
@@ -318,7 +314,7 @@ def test_the_gradescope_autograder_carries_the_course_secret_for_its_hidden_chec
     secret = "gradescope-test-course-secret-0123"
     monkeypatch.setenv(SECRET_ENV, secret)
     names = build_autograder(load_assignment("dropout"), tmp_path / "autograder.zip")
-    assert "course-secret" in names  # at the source copy's root: GRADER_ROOT there
+    assert "course-secret" in names  # where the zip's course.toml names it
     with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
         assert archive.read("course-secret").decode() == secret + "\n"
         others = [archive.read(n) for n in archive.namelist() if n != "course-secret"]
@@ -328,3 +324,10 @@ def test_the_gradescope_autograder_carries_the_course_secret_for_its_hidden_chec
     with pytest.raises(UsageError, match="too short"):
         build_autograder(load_assignment("dropout"), tmp_path / "refused.zip")
     assert not (tmp_path / "refused.zip").exists()
+
+
+def test_the_student_readme_is_wrapped():
+    text = release_readme(load_assignment("dropout"))
+    prose = [line for line in text.splitlines() if not line.startswith(("|", ".venv", "python3"))]
+    assert max(map(len, prose)) <= 88
+    assert "Not both, and not the `checks/` folder." in text

@@ -21,10 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import write_course_toml
 
 from grader.assignment import load_assignment
+from grader.engine.runner import RunOptions, _result_digest, grading_key, plan_run
 from grader.results import StudentResult
-from grader.runner import RunOptions, _result_digest, grading_key, plan_run
 from grader.sandbox.isolation import Isolation, detect
 from grader.submissions import discover
 
@@ -305,6 +306,7 @@ def test_the_plan_trusts_only_what_it_can(baseline, tmp_path):
 
 def test_the_grading_key_follows_checks_reference_and_toml(tmp_path):
     shutil.copytree(ROOT / "assignments" / "regularization", tmp_path / "assignments" / "r")
+    write_course_toml(tmp_path)
     (tmp_path / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "regularization.py", tmp_path / "reference" / "r.py")
 

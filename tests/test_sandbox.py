@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks.models import dense_stack, regularizer, regularizer_factors
+from grader.checks.models import dense_stack, regularizer
+from grader.checks.rebuild import regularizer_factors
 from grader.errors import StudentCrash, StudentError, StudentImportError, StudentTimeout
-from grader.sandbox.client import Limits, Worker
+from grader.sandbox.client import Worker
+from grader.sandbox.limits import Limits
 from grader.sandbox.wire import KerasObject, TensorValue
+from grader.submissions import load_notebook
 
 MODULE = "regularization"
 CALL_TIMEOUT = 3.0
@@ -533,7 +536,10 @@ def test_a_notebook_import_that_times_out_names_the_cell(tmp_path):
     ]
     path = tmp_path / "ann.ipynb"
     path.write_text(writes(v4.new_notebook(cells=cells)), encoding="utf-8")
-    with Worker(path, MODULE, SLOW_LIMITS) as worker, pytest.raises(StudentImportError) as info:
+    with (
+        Worker(path, MODULE, SLOW_LIMITS, notebook=load_notebook) as worker,
+        pytest.raises(StudentImportError) as info,
+    ):
         worker.call("f")
     assert str(info.value).startswith(
         "Importing ann.ipynb did not finish within 6 s: it was still running cell 3, line 5. "
@@ -557,7 +563,7 @@ def test_a_notebook_may_call_display_and_get_ipython_as_in_ipython(tmp_path):
     ]
     path = tmp_path / "ann.ipynb"
     path.write_text(writes(v4.new_notebook(cells=[v4.new_code_cell(c) for c in cells])))
-    with Worker(path, MODULE, LIMITS) as worker:
+    with Worker(path, MODULE, LIMITS, notebook=load_notebook) as worker:
         assert worker.call("f").value == 1
         output = worker.output()
     assert "3.141592653589793\n'text'\n" in output
@@ -687,15 +693,15 @@ def test_a_keras_2_import_is_explained(tmp_path):
     assert "tf_keras (Keras 2) is not supported" in str(info.value)
 
 
-def test_a_python_under_tmp_stays_visible_whatever_grader_root_is(tmp_path, monkeypatch):
-    # A clean clone's venv lives under /tmp, behind bubblewrap's fresh /tmp; with
-    # GRADER_ROOT elsewhere it must still be mounted back, after /tmp is replaced.
+def test_a_python_under_tmp_stays_visible_wherever_the_course_is(tmp_path, monkeypatch):
+    # A clean clone's venv lives under /tmp, behind bubblewrap's fresh /tmp; with the
+    # course elsewhere it must still be mounted back, after /tmp is replaced.
     from grader.sandbox import isolation
 
     venv = tmp_path / "venv"
     venv.mkdir()
     monkeypatch.setattr(isolation, "_python_installation", lambda: [venv])
-    monkeypatch.setenv("GRADER_ROOT", str(tmp_path / "assignments-root"))
+    monkeypatch.setenv("GRADER_COURSE", str(tmp_path / "course"))
     args = isolation.wrap_command(
         ["python"], isolation.Isolation("bubblewrap"), tmp_path / "scratch"
     )

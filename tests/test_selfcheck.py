@@ -7,7 +7,6 @@ proves those). `grader check` runs on a tiny synthetic assignment with a hidden 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,10 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write_course_toml
 from regularization_checks import HIDDEN
 from test_examples import EXPECTED
 
-from grader.answers import FORMAT, NOT_RECORDED, RecordedReference, record_answers, write_answers
 from grader.assignment import (
     ANSWERS_FILE,
     Assignment,
@@ -32,8 +31,11 @@ from grader.assignment import (
     load_bundle,
 )
 from grader.cli import main
-from grader.grading import grade_submission
-from grader.modules import reference_for
+from grader.course import Course
+from grader.engine.check_modules import check_package, import_check_module, shipped_helpers
+from grader.engine.grading import grade_submission
+from grader.engine.recording import record_answers, write_answers
+from grader.engine.reference import FORMAT, NOT_RECORDED, RecordedReference, reference_for
 from grader.results import StudentResult
 from grader.sandbox.wire import KerasObject
 from grader.submissions import Submission
@@ -44,7 +46,7 @@ EXAMPLES = ROOT / "examples" / "regularization"
 STUDENTS = {
     "bob": (EXAMPLES / "bob.py", None),
     "frank": (EXAMPLES / "frank.py", "test_penalty.py"),  # regularized_loss drops the penalty
-    "grace": (EXAMPLES / "grace" / "regularization.py", "test_gap.py"),  # gap includes it
+    "grace": (EXAMPLES / "grace" / "regularization.py", "test_overfitting.py"),  # gap includes it
 }
 
 
@@ -64,10 +66,12 @@ def grade(assignment: Assignment, student: str) -> StudentResult:
 
 
 def write_checks(assignment: Assignment, answers: dict[str, Any], checks: Path) -> Path:
-    """A release's checks folder: the toml, the visible check files, the answers."""
+    """A release's checks folder: the toml, the visible check files and the helper modules
+    they import, the answers."""
     checks.mkdir(parents=True)
     shutil.copy(assignment.directory / "assignment.toml", checks)
-    for path in assignment.visible().check_files():
+    visible = assignment.visible().check_files()
+    for path in [*visible, *shipped_helpers(visible)]:
         shutil.copy(path, checks)
     write_answers(answers, checks / ANSWERS_FILE)
     return checks
@@ -128,12 +132,9 @@ def test_recorded_and_live_reference_give_the_same_messages(recorded):
 
 
 def _check_module(name: str) -> Any:
-    path = ROOT / "assignments" / "regularization" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_selfcheck_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # As the grader imports it: a module of the assignment's package, helpers beside it.
+    folder = ROOT / "assignments" / "regularization"
+    return import_check_module(folder / f"{name}.py", check_package(folder, "regularization"))
 
 
 def _with_weights(model: KerasObject, weights: list[np.ndarray]) -> KerasObject:
@@ -184,37 +185,25 @@ functions = ["double", "halve", "secret"]
 
 [limits]
 call_timeout = 30
-
-[checks.test_double]
-function = "double"
-points = 2
-description = "double doubles an array."
-
-[checks.test_halve_twice]
-function = "halve"
-points = 1
-description = "halve, twice."
-
-[checks.test_secret_sauce]
-function = "secret"
-points = 5
-visibility = "hidden"
-description = "unseen."
 """
 
 VISIBLE_CHECKS = """
 import numpy as np
 
-from grader.checks import as_float, expect, expect_close
+from grader.checks import as_float, check, expect, expect_close
 
 
+@check("double", points=2)
 def test_double(submission, reference):
+    '''double doubles an array.'''
     x = np.linspace(-1, 1, 7).astype("float32")
     got, want = submission.double(x), reference.double(x)
     expect(np.allclose(got, want), "`double(x)` to be 2 * x", repr(got), "multiply by 2.")
 
 
+@check("halve", points=1)
 def test_halve_twice(submission, reference):
+    '''halve, twice.'''
     # Asks the reference about the student's own answer: not self-checkable on purpose.
     half = as_float(submission.halve(8.0), "`halve(8.0)`")
     expect_close(as_float(reference.halve(half), "the reference"), 2.0, "halve(halve(8.0))")
@@ -223,8 +212,12 @@ def test_halve_twice(submission, reference):
 HIDDEN_CHECKS = """
 from pathlib import Path
 
+from grader.checks import check
 
+
+@check("secret", points=5, hidden=True)
 def test_secret_sauce(submission):
+    '''unseen.'''
     Path(__file__).with_name("hidden-check-ran").touch()
     assert submission.secret() == 42
 """
@@ -260,7 +253,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "test_hidden_tiny.py").write_text(HIDDEN_CHECKS)
     (root / "reference").mkdir()
     (root / "reference" / "tiny.py").write_text(REFERENCE)
-    assignment = load_assignment("tiny", root)
+    assignment = load_assignment("tiny", Course.read(write_course_toml(root, "Tiny course")))
     write_checks(assignment, record_answers(assignment), root / "release" / "checks")
     for name, source in SOLUTIONS.items():
         (root / "release" / name).mkdir()
@@ -269,7 +262,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_check(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
-    monkeypatch.setenv("GRADER_ROOT", str(root))
+    monkeypatch.setenv("GRADER_COURSE", str(root))
     return CliRunner().invoke(main, ["check", *args], catch_exceptions=False)
 
 
@@ -282,7 +275,7 @@ def test_check_without_a_release_runs_the_checkouts_visible_checks(tiny, tmp_pat
     work = tmp_path / "work"
     work.mkdir()
     (work / "tiny.py").write_text(REFERENCE)
-    env = {**os.environ, "GRADER_ROOT": str(tiny)}
+    env = {**os.environ, "GRADER_COURSE": str(tiny)}
     proc = subprocess.run(
         [sys.executable, "-m", "grader", "check", "tiny.py"],
         cwd=work,

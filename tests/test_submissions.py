@@ -1,4 +1,5 @@
-"""Tests for grader.submissions.discover: finding submissions in a class folder."""
+"""Tests for grader.submissions: finding submissions in a class folder (``discover``)
+and in one student's upload to an LMS (``submission_from_upload``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader import submissions as submissions_module
 from grader.errors import UsageError
-from grader.submissions import Discovery, Submission, discover
+from grader.submissions import Discovery, Submission, discover, submission_from_upload
 
 MODULE = "regularization"
 
@@ -187,3 +189,144 @@ def test_the_example_submissions_are_all_found():
     assert {"alice", "bob", "frank", "mallory"} <= set(students)
     assert all(s.problem is None for s in found.submissions)
     assert "README.md" in found.ignored
+
+
+# -- an upload (Gradescope's submission/, PrairieLearn's student/) -------------------
+
+
+def upload(folder: Path, student: str = "alice") -> Submission:
+    return submission_from_upload(folder, MODULE, student)
+
+
+def test_an_upload_is_searched_at_any_depth_skipping_what_discover_skips(tmp_path):
+    make(
+        tmp_path,
+        "repo/a/b/regularization.py",
+        "repo/README.md",
+        "repo/a/helpers.py",
+        "repo/.git/regularization.py",
+        "repo/__MACOSX/a/b/regularization.py",
+        "repo/a/__pycache__/regularization.py",
+        "repo/.ipynb_checkpoints/regularization.ipynb",
+    )
+    found = upload(tmp_path / "repo")
+    assert found.problem is None and not found.notebook
+    assert found.student == "alice"
+    assert found.path == (tmp_path / "repo" / "a" / "b" / "regularization.py").resolve()
+    assert found.display_path == "a/b/regularization.py"  # what the student uploaded
+    notebook = upload(make(tmp_path / "nb", "src/regularization.ipynb"))
+    assert notebook.problem is None and notebook.notebook
+    assert notebook.display_path == "src/regularization.ipynb"
+
+
+def test_two_files_at_any_depths_in_an_upload_are_not_guessed(tmp_path):
+    make(tmp_path, "regularization.ipynb", "old/regularization.py", "new/regularization.py")
+    found = upload(tmp_path)
+    assert found.path is None
+    assert found.problem == (
+        "More than one submission for alice: new/regularization.py, old/regularization.py, "
+        "regularization.ipynb. Keep exactly one and grade again."
+    )
+
+
+def test_a_misnamed_file_deep_in_an_upload_gets_the_rename_hint_with_its_path(tmp_path):
+    make(tmp_path, "src/Regularization.py", "src/utils.py", "README.md")
+    assert upload(tmp_path).problem == (
+        "Expected regularization.py (or regularization.ipynb) in your submission; found "
+        "src/Regularization.py: rename it to regularization.py (names are case-sensitive) "
+        "and hand it in again. The grader does not grade a file under another name. "
+        "Also in your submission: README.md, src/utils.py."
+    )
+
+
+def test_a_missing_upload_is_an_empty_one_and_a_long_listing_is_shortened(tmp_path):
+    empty = (
+        "Your submission is empty; expected regularization.py (or regularization.ipynb) in "
+        "it, found nothing."
+    )
+    assert upload(tmp_path / "missing").problem == empty
+    assert upload(make(tmp_path / "only-caches", "__pycache__/x.pyc", ".DS_Store")).problem == (
+        empty
+    )
+    many = upload(make(tmp_path / "many", *[f"data/file{i:02d}.txt" for i in range(15)]))
+    assert "data/file09.txt ..." in (many.problem or "")
+    assert "file10" not in (many.problem or "")
+
+
+def test_links_in_an_upload_stay_inside_it(tmp_path):
+    make(tmp_path, "elsewhere/regularization.py", "elsewhere/inner/regularization.py")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "regularization.py").symlink_to(tmp_path / "elsewhere" / "regularization.py")
+    refused = upload(out)
+    assert refused.path is None
+    assert refused.problem == (
+        "regularization.py is a symbolic link that points outside your submission; the "
+        "grader does not follow it. Hand in the file itself, not a link to it."
+    )
+    inside = make(tmp_path / "inside", "src/mine.py")
+    (inside / "regularization.py").symlink_to(inside / "src" / "mine.py")
+    assert upload(inside).path == (inside / "src" / "mine.py").resolve()
+    # A linked folder is not searched, even when it stays inside.
+    folders = make(tmp_path / "folders", "notes.txt")
+    (folders / "elsewhere").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert upload(folders).problem == (
+        "Expected regularization.py (or regularization.ipynb) in your submission; found "
+        "elsewhere, notes.txt."
+    )
+
+
+def test_a_folder_named_like_the_module_in_an_upload_is_refused_not_searched(tmp_path):
+    make(tmp_path, "regularization.py/regularization.py")
+    found = upload(tmp_path)
+    assert found.path is None
+    assert found.problem == "regularization.py is a folder, not a Python file."
+
+
+def test_an_unreadable_folder_in_an_upload_is_reported_not_skipped(tmp_path, monkeypatch):
+    make(tmp_path, "regularization.py", "private/notes.txt")
+    real_list = submissions_module._list
+
+    def refuse_private(folder: Path) -> list:
+        if folder.name == "private":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real_list(folder)
+
+    monkeypatch.setattr(submissions_module, "_list", refuse_private)
+    assert upload(tmp_path).problem == (
+        "Could not open private/: permission denied (the instructor should check its permissions)."
+    )
+
+
+# The same situation, in a class folder's alice/ and in alice's upload.
+SITUATIONS = {
+    "misnamed": {"Regularization.py": "x = 1\n"},
+    "misnamed-among-others": {"regularization (1).ipynb": NOTEBOOK, "notes.txt": "n\n"},
+    "nothing-matching": {"reg.py": "x = 1\n", "notes.txt": "n\n", "data.csv": "1\n"},
+    "two-misnamed": {"regularization_v1.py": "x = 1\n", "regularization_v2.py": "x = 1\n"},
+    "empty": {},
+    "two-files": {"regularization.py": "x = 1\n", "regularization.ipynb": NOTEBOOK},
+    "empty-file": {"regularization.py": ""},
+    "binary-file": {"regularization.py": "PK\x03\x04\x00"},
+}
+
+
+@pytest.mark.parametrize("situation", sorted(SITUATIONS))
+def test_a_class_folder_and_an_upload_give_the_same_advice(tmp_path, situation):
+    klass, uploaded = tmp_path / "class", tmp_path / "upload"
+    (klass / "alice").mkdir(parents=True)
+    uploaded.mkdir()
+    for name, text in SITUATIONS[situation].items():
+        (klass / "alice" / name).write_text(text, encoding="utf-8")
+        (uploaded / name).write_text(text, encoding="utf-8")
+    (in_class,) = discover(klass, MODULE).submissions
+    in_upload = upload(uploaded)
+    assert in_class.problem is not None and in_upload.problem is not None
+    assert in_class.path is None and in_upload.path is None
+    # Only the folder's name differs: "alice/" there, "your submission" here.
+    expected = (
+        in_class.problem.replace("alice/ is empty", "Your submission is empty")
+        .replace("in alice/", "in your submission")
+        .replace("alice/", "")
+    )
+    assert in_upload.problem == expected

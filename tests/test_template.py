@@ -22,8 +22,9 @@ import pytest
 
 from grader.errors import StudentCrash, StudentError, StudentTimeout
 from grader.sandbox import template as template_module
-from grader.sandbox.client import Limits, Worker
+from grader.sandbox.client import Worker
 from grader.sandbox.isolation import Isolation, available, detect
+from grader.sandbox.limits import Limits
 from grader.sandbox.template import Template, TemplateError, template_for
 
 MODULE = "regularization"

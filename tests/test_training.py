@@ -1,4 +1,6 @@
-"""Tests for the grader's own validation-gap experiment (grader/checks/training.py)."""
+"""Tests for the grader's own validation-gap experiment (grader/checks/training.py), run
+with the regularization assignment's calibration (its ``_calibrated.py``), and its data
+(grader/checks/data.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,33 @@ import keras
 import numpy as np
 import pytest
 
+from grader.assignment import load_assignment
 from grader.checks import training
+from grader.checks.data import Dataset, overfit_data
+from grader.engine.check_modules import check_package, import_check_module
+
+_FOLDER = load_assignment("regularization").directory
+# The regularization checks' calibration, imported as their check files import it.
+C = import_check_module(_FOLDER / "_calibrated.py", check_package(_FOLDER, "regularization"))
+
+
+def _calibrated_run(model: keras.Model, data: Dataset) -> training.GapOutcome:
+    # The regularization check's experiment, as test_overfitting runs it.
+    return training.gap_experiment(
+        model,
+        data,
+        epochs=C.EPOCHS,
+        learning_rate=C.LEARNING_RATE,
+        seed=C.INIT_SEED,
+        record_every=C.RECORD_EVERY,
+    )
 
 
 def _build(
     regularizer: keras.regularizers.Regularizer | None,
     *,
     functional: bool = False,
-    hidden_units: int = training.HIDDEN_UNITS,
+    hidden_units: int = C.HIDDEN_UNITS,
 ) -> keras.Model:
     # What a student's build_model returns, rebuilt from config as the grader does.
     if functional:
@@ -35,22 +56,22 @@ def _build(
 
 
 @pytest.fixture(scope="module")
-def data() -> training.Dataset:
-    return training.overfit_data(training.DATA_SEED)
+def data() -> Dataset:
+    return overfit_data(C.DATA_SEED)
 
 
 @pytest.fixture(scope="module")
-def unregularized(data: training.Dataset) -> training.GapOutcome:
-    return training.gap_experiment(_build(None), data)
+def unregularized(data: Dataset) -> training.GapOutcome:
+    return _calibrated_run(_build(None), data)
 
 
 @pytest.fixture(scope="module")
-def regularized(data: training.Dataset) -> training.GapOutcome:
-    return training.gap_experiment(_build(keras.regularizers.L2(training.L2_FACTOR)), data)
+def regularized(data: Dataset) -> training.GapOutcome:
+    return _calibrated_run(_build(keras.regularizers.L2(C.L2_FACTOR)), data)
 
 
 def test_overfit_data_is_deterministic_per_seed_and_differs_across_seeds() -> None:
-    a, b, c = training.overfit_data(1), training.overfit_data(1), training.overfit_data(2)
+    a, b, c = overfit_data(1), overfit_data(1), overfit_data(2)
     for field in ("x_train", "y_train", "x_val", "y_val"):
         x, y, z = getattr(a, field), getattr(b, field), getattr(c, field)
         assert x.dtype == np.float32
@@ -58,13 +79,13 @@ def test_overfit_data_is_deterministic_per_seed_and_differs_across_seeds() -> No
         assert not x.flags.writeable
         np.testing.assert_array_equal(x, y)
         assert not np.array_equal(x, z)
-    assert a.x_train.shape == (training.N_TRAIN, 1)
-    assert a.x_val.shape == (training.N_VAL, 1)
+    assert a.x_train.shape == (40, 1)
+    assert a.x_val.shape == (500, 1)
     assert np.all(np.abs(a.x_train) <= 1.0)
 
 
 def test_overfit_data_sizes_do_not_change_training_points() -> None:
-    small, large = training.overfit_data(3, n_val=10), training.overfit_data(3, n_val=50)
+    small, large = overfit_data(3, n_val=10), overfit_data(3, n_val=50)
     np.testing.assert_array_equal(small.y_train, large.y_train)
     assert large.x_val.shape == (50, 1)
 
@@ -85,7 +106,7 @@ def test_reinitialize_gives_sequential_and_functional_the_same_weights() -> None
 
 
 def test_data_mse_excludes_the_penalty() -> None:
-    data = training.overfit_data(0, n_train=16, n_val=8)
+    data = overfit_data(0, n_train=16, n_val=8)
     model = _build(keras.regularizers.L2(0.01), hidden_units=16)
     model.compile(optimizer="adam", loss="mse")
     training.reinitialize(model, 0)
@@ -99,7 +120,7 @@ def test_data_mse_excludes_the_penalty() -> None:
 
 
 def test_train_records_every_and_final_epoch_without_compile() -> None:
-    data = training.overfit_data(0, n_train=16, n_val=8)
+    data = overfit_data(0, n_train=16, n_val=8)
     inputs = keras.Input((1,))
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(4)(inputs)))
     training.reinitialize(model, 0)
@@ -114,38 +135,36 @@ def test_regularized_gap_is_clearly_smaller(
 ) -> None:
     assert unregularized.gap > 0.1
     assert unregularized.gap == pytest.approx(unregularized.val_mse - unregularized.train_mse)
-    assert regularized.gap <= training.MARGIN * unregularized.gap
+    assert regularized.gap <= C.MARGIN * unregularized.gap
     # The penalty trades train fit for validation fit.
     assert regularized.train_mse > unregularized.train_mse
     assert regularized.val_mse < unregularized.val_mse
 
 
 def test_functional_student_matches_sequential_reference(regularized: training.GapOutcome) -> None:
-    student = training.gap_experiment(
-        _build(keras.regularizers.L2(training.L2_FACTOR), functional=True), training.overfit_data()
+    student = _calibrated_run(
+        _build(keras.regularizers.L2(C.L2_FACTOR), functional=True), overfit_data(C.DATA_SEED)
     )
-    assert training.gaps_match(student.gap, regularized.gap)
+    assert C.gaps_match(student.gap, regularized.gap)
 
 
 def test_removing_the_regularizer_fails_the_margin(unregularized: training.GapOutcome) -> None:
     # A build_model that ignores its regularizer argument: both runs are unregularized.
-    ignored = training.gap_experiment(_build(None), training.overfit_data())
+    ignored = _calibrated_run(_build(None), overfit_data(C.DATA_SEED))
     assert ignored.gap == unregularized.gap
-    assert not ignored.gap <= training.MARGIN * unregularized.gap
+    assert not ignored.gap <= C.MARGIN * unregularized.gap
 
 
 def test_wrong_regularizer_does_not_match_the_reference(regularized: training.GapOutcome) -> None:
-    l1 = training.gap_experiment(
-        _build(keras.regularizers.L1(training.L2_FACTOR)), training.overfit_data()
-    )
-    assert not training.gaps_match(l1.gap, regularized.gap)
+    l1 = _calibrated_run(_build(keras.regularizers.L1(C.L2_FACTOR)), overfit_data(C.DATA_SEED))
+    assert not C.gaps_match(l1.gap, regularized.gap)
 
 
 def test_train_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="record_every"):
         training.train(
             _build(None, hidden_units=2),
-            training.overfit_data(),
+            overfit_data(C.DATA_SEED),
             epochs=1,
             learning_rate=1e-2,
             record_every=0,
@@ -162,12 +181,14 @@ def _tiny(
     return keras.Sequential(layers)
 
 
-def _tiny_run(model: keras.Model, data: training.Dataset) -> training.GapOutcome:
-    return training.gap_experiment(model, data, epochs=5, learning_rate=1e-2, record_every=5)
+def _tiny_run(model: keras.Model, data: Dataset) -> training.GapOutcome:
+    return training.gap_experiment(
+        model, data, epochs=5, learning_rate=1e-2, seed=0, record_every=5
+    )
 
 
 def test_an_equal_experiment_is_run_once_per_process() -> None:
-    data = training.overfit_data(0, n_train=8, n_val=8)
+    data = overfit_data(0, n_train=8, n_val=8)
     first = _tiny_run(_tiny(), data)
     # Another model, other layer names, the same config and initial weights: no training.
     again = _tiny(keras.regularizers.L2(0.0))
@@ -181,10 +202,10 @@ def test_an_equal_experiment_is_run_once_per_process() -> None:
 
 
 def test_weights_reinitialize_leaves_alone_tell_experiments_apart() -> None:
-    data = training.overfit_data(0, n_train=8, n_val=8)
+    data = overfit_data(0, n_train=8, n_val=8)
     plain = _tiny(normalization=True)
     shifted = _tiny(normalization=True)
     shifted.layers[1].beta.assign(np.full(4, 0.5, dtype=np.float32))
     assert _tiny_run(plain, data).curves != _tiny_run(shifted, data).curves
-    other_data = training.overfit_data(1, n_train=8, n_val=8)
+    other_data = overfit_data(1, n_train=8, n_val=8)
     assert _tiny_run(_tiny(normalization=True), other_data) is not _tiny_run(plain, data)

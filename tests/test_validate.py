@@ -53,7 +53,7 @@ def test_validate_reports_a_leaky_release(tmp_path: Path):
         text=True,
         timeout=600,
         check=False,
-        env={**os.environ, "GRADER_ROOT": str(root)},
+        env={**os.environ, "GRADER_COURSE": str(root)},
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "the reference scores 3 / 3" in proc.stderr
@@ -73,8 +73,11 @@ def test_validate_refuses_secret_inputs_without_a_course_secret(tmp_path: Path):
     root = make_tiny(tmp_path)
     hidden = root / "assignments" / "tiny" / "test_hidden_edge.py"
     hidden.write_text(
+        "from grader.checks import check\n"
         "from grader.checks.secret import secret_rng\n\n\n"
+        '@check("double", points=2, hidden=True)\n'
         "def test_double_secret_edge(submission, reference):\n"
+        '    """double of an empty list."""\n'
         "    values = [int(v) for v in secret_rng('test_double_secret_edge').integers(9, size=3)]\n"
         "    assert submission.double(values) == reference.double(values)\n"
     )
@@ -85,7 +88,7 @@ def test_validate_refuses_secret_inputs_without_a_course_secret(tmp_path: Path):
         text=True,
         timeout=600,
         check=False,
-        env={**env, "GRADER_ROOT": str(root)},
+        env={**env, "GRADER_COURSE": str(root)},
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "hard-coding" not in proc.stderr  # the function is guarded...

@@ -20,20 +20,21 @@ import pytest
 
 from grader.assignment import Assignment, CheckSpec
 from grader.checks import CheckFailed, as_float, expect_close
-from grader.grading import _run_pytest, grade_submission, reference_baseline
+from grader.engine.grading import _run_pytest, grade_submission, reference_baseline
+from grader.engine.plugin import GradingPlugin
+from grader.engine.proxy import ModuleProxy
 from grader.lms import gradescope, prairielearn
 from grader.lms.canvas import export_canvas
 from grader.lms.gradebook import grade_of
 from grader.lms.lti import export_lti
 from grader.lms.moodle import export_moodle
 from grader.lms.roster import parse_roster
-from grader.modules import ModuleProxy
-from grader.pytest_plugin import GradingPlugin
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
 from grader.results import CheckResult, RunResult, StudentResult, clean_text
-from grader.sandbox.client import CallResult, Limits
+from grader.sandbox.client import CallResult
+from grader.sandbox.limits import Limits
 from grader.submissions import Submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -559,7 +560,7 @@ def test_what_the_student_prints_during_hidden_checks_is_not_kept(tmp_path: Path
 def test_the_global_keras_state_is_put_back_before_each_student() -> None:
     import keras
 
-    from grader.grading import _reset_global_state
+    from grader.engine.grading import _reset_global_state
 
     _reset_global_state()  # the first call in a process records the state to keep
     try:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks import fail, memo
+from grader.checks import Call, check, fail, memo
 from grader.checks.models import callback_settings
 
 
-def _settings(module: Any, call: str, **kwargs: Any) -> dict[str, Any]:
-    return callback_settings(module.early_stopping_callback(**kwargs), f"`{call}`", "EarlyStopping")
+def _settings(module: Any, call: Call) -> dict[str, Any]:
+    return callback_settings(call.on(module), f"`{call}`", "EarlyStopping")
 
 
-def _reference(reference: Any, call: str, **kwargs: Any) -> dict[str, Any]:
-    return memo(f"early-stopping {call}", lambda: _settings(reference, call, **kwargs))
+def _reference(reference: Any, call: Call) -> dict[str, Any]:
+    return memo(("settings", call), lambda: _settings(reference, call))
 
 
+@check("early_stopping_callback", points=1)
 def test_early_stopping_monitor(submission, reference):
-    call = "early_stopping_callback()"
+    """early_stopping_callback() is a keras.callbacks.EarlyStopping monitoring val_loss."""
+    call = Call("early_stopping_callback")
     mine, ref = _settings(submission, call), _reference(reference, call)
     if mine.get("monitor") != ref["monitor"]:
         raise fail(
@@ -32,10 +34,12 @@ def test_early_stopping_monitor(submission, reference):
         )
 
 
+@check("early_stopping_callback", points=1)
 def test_early_stopping_patience(submission, reference):
+    """early_stopping_callback honours patience (5 by default)."""
     for kwargs in ({}, {"patience": 12}):
-        call = "early_stopping_callback(" + "".join(f"patience={v}" for v in kwargs.values()) + ")"
-        mine, ref = _settings(submission, call, **kwargs), _reference(reference, call, **kwargs)
+        call = Call("early_stopping_callback", **kwargs)
+        mine, ref = _settings(submission, call), _reference(reference, call)
         if mine.get("patience") != ref["patience"]:
             raise fail(
                 f"`{call}` to wait {ref['patience']} epochs without improvement "
@@ -45,8 +49,10 @@ def test_early_stopping_patience(submission, reference):
             )
 
 
+@check("early_stopping_callback", points=1)
 def test_early_stopping_restores_best(submission, reference):
-    call = "early_stopping_callback()"
+    """early_stopping_callback restores the best weights when training ends."""
+    call = Call("early_stopping_callback")
     mine, ref = _settings(submission, call), _reference(reference, call)
     if mine.get("restore_best_weights") != ref["restore_best_weights"]:
         raise fail(

@@ -14,9 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import as_float, fail, memo
-from grader.checks.models import callback_settings, dense_layers, rebuild
+from grader.checks import as_float, check, fail, memo
+from grader.checks.data import sparse_linear_data
+from grader.checks.layers import dense_layers
+from grader.checks.models import callback_settings
+from grader.checks.rebuild import rebuild
 from grader.checks.secret import secret_rng
+
+from . import _calibrated as C
 
 HIDDEN = "on the grader's hidden inputs"
 MISMATCH = "the same answer as the reference solution"
@@ -42,7 +47,9 @@ def _layers(model: Any) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     return tuple(model.input_shape), described
 
 
+@check("dropout_model", points=1, hidden=True)
 def test_hidden_dropout_model(submission, reference):
+    """dropout_model matches the reference for another rate, size, depth and input size."""
     name = "test_hidden_dropout_model"
     rng = secret_rng(name)
     kwargs = {
@@ -92,7 +99,10 @@ def test_hidden_dropout_model(submission, reference):
 DEFAULTS = {"min_delta": 0, "baseline": None, "start_from_epoch": 0}
 
 
+@check("early_stopping_callback", points=1, hidden=True)
 def test_hidden_early_stopping_other_settings(submission, reference):
+    """early_stopping_callback matches the reference for another patience, every other setting
+    left at its default."""
     name = "test_hidden_early_stopping_other_settings"
     rng = secret_rng(name)
     patience = int(rng.choice([p for p in range(1, 21) if p != 5]))
@@ -140,17 +150,16 @@ def _train_inputs(rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], dic
     features = int(rng.integers(10, 21))
     weights = np.zeros((features, 1))
     weights[:3, 0] = rng.choice([-1.0, 1.0], size=3)
-    x_train = rng.normal(0, 1, (32, features)).astype("float32")
-    x_val = rng.normal(0, 1, (100, features)).astype("float32")
-    y_train = (x_train @ weights + rng.normal(0, 0.5, (32, 1))).astype("float32")
-    y_val = (x_val @ weights + rng.normal(0, 0.5, (100, 1))).astype("float32")
+    data = sparse_linear_data(
+        rng, weights, n_train=C.TRAIN_POINTS, n_val=C.VAL_POINTS, noise=C.NOISE
+    )
     args = {
         "rate": round(float(rng.uniform(0.25, 0.4)), 3),
         "patience": int(rng.integers(2, 5)),
         "max_epochs": int(rng.integers(30, 41)),
         "seed": int(rng.integers(1, 10_000)),
     }
-    return (x_train, y_train, x_val, y_val), args
+    return data, args
 
 
 def _outcome(result: object, call: str, max_epochs: int) -> tuple[int, float]:
@@ -167,7 +176,9 @@ def _outcome(result: object, call: str, max_epochs: int) -> tuple[int, float]:
     return epochs, as_float(result["gap"], f'{call}["gap"]')
 
 
+@check("train_with_dropout", points=2, hidden=True)
 def test_hidden_train_with_dropout_other_run(submission, reference):
+    """train_with_dropout matches the reference's run for other data and arguments."""
     name = "test_hidden_train_with_dropout_other_run"
     data, args = _train_inputs(secret_rng(name))
     call = f"`train_with_dropout(x_train, y_train, x_val, y_val, ...)` {HIDDEN}"

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import Row, collect_table, fail, memo, show_table
-from grader.checks.models import dense_layers, expect_compiled_adam_mse, expect_input_dim, rebuild
+from grader.checks import Call, Row, check, collect_table, fail, memo, show_table
+from grader.checks.layers import dense_layers, layer_rows
+from grader.checks.models import expect_compiled_adam_mse, expect_input_dim
+from grader.checks.rebuild import rebuild
 
 PLACEMENT_HINT = (
     "put one keras.layers.Dropout(rate) right after each hidden Dense layer: none on the "
@@ -67,11 +69,11 @@ def layers_of(answer: object, call: str, input_dim: int) -> tuple[Any, list[Laye
     return model, [_layer(layer) for layer in dense_layers(model)]
 
 
-def _reference_layers(module: Any, call: str, dim: int, **kwargs: Any) -> list[Layer]:
+def _reference_layers(module: Any, call: Call, dim: int) -> list[Layer]:
     # The reference's side is the same for every student: rebuilt once per process.
     return memo(
-        f"dropout-layers {call}",
-        lambda: layers_of(module.dropout_model(**kwargs), call, dim)[1],
+        ("layers", call),
+        lambda: layers_of(call.on(module), str(call), dim)[1],
     )
 
 
@@ -79,23 +81,11 @@ TABLE = "Your model's layers"
 COLUMNS = ["Layer", "Your model has", "Asked for"]
 
 
-def _rows(call: str, what: str, mine: list[Layer], ref: list[Layer]) -> list[Row]:
+def _rows(call: Call, what: str, mine: list[Layer], ref: list[Layer]) -> list[Row]:
     """The two lists of layers side by side, in order, each pair judged."""
-    rows = []
-    for index in range(max(len(mine), len(ref))):
-        m = mine[index] if index < len(mine) else None
-        r = ref[index] if index < len(ref) else None
-        rows.append(
-            Row(
-                [
-                    f"{call}: {what} {index + 1}",
-                    "(missing)" if m is None else str(m),
-                    "(no layer here)" if r is None else str(r),
-                ],
-                ok=m is not None and r is not None and m.same(r),
-            )
-        )
-    return rows
+    return layer_rows(
+        mine, ref, label=lambda index: f"{call}: {what} {index + 1}", describe=str, same=Layer.same
+    )
 
 
 def _listing(layers: list[Layer]) -> str:
@@ -123,9 +113,12 @@ def _placement_hint(mine: list[Layer]) -> str:
     return PLACEMENT_HINT
 
 
+@check("dropout_model", points=2)
 def test_dropout_model_structure(submission, reference):
-    call = "dropout_model()"
-    _, mine = layers_of(submission.dropout_model(), call, 1)
+    """dropout_model() is Input -> Dense(64, relu) -> Dropout(0.5) -> Dense(64, relu) ->
+    Dropout(0.5) -> Dense(1): a Dropout after each hidden layer and nowhere else."""
+    call = Call("dropout_model")
+    _, mine = layers_of(call.on(submission), str(call), 1)
     ref = _reference_layers(reference, call, 1)
     show_table(TABLE, COLUMNS, _rows(call, "layer", mine, ref))
     if len(mine) == len(ref) and all(m.same(r) for m, r in zip(mine, ref, strict=True)):
@@ -160,7 +153,9 @@ def _rate_rows(call: str, rates: list[float | None], expected: float) -> list[Ro
     ]
 
 
+@check("dropout_model", points=2)
 def test_dropout_model_rate(submission, reference):
+    """Every Dropout layer of dropout_model(rate=r) drops the fraction r."""
     with collect_table("Your Dropout layers' rates", COLUMNS) as table:
         for rate in (0.2, 0.35):
             _check_rate(submission, reference, rate, table)
@@ -169,15 +164,15 @@ def test_dropout_model_rate(submission, reference):
 def _check_rate(submission: Any, reference: Any, rate: float, table: list[Row]) -> None:
     """Every Dropout layer of dropout_model(rate=rate) uses ``rate``; its rows go to
     ``table`` before they are judged."""
-    call = f"dropout_model(rate={rate})"
-    _, mine = layers_of(submission.dropout_model(rate=rate), call, 1)
-    ref = _reference_layers(reference, call, 1, rate=rate)
+    call = Call("dropout_model", rate=rate)
+    _, mine = layers_of(call.on(submission), str(call), 1)
+    ref = _reference_layers(reference, call, 1)
     want = {layer.rate for layer in ref if layer.kind == "Dropout"}
     if len(want) != 1:
         raise RuntimeError(f"the reference's {call} has dropout rates {want}")
     (expected,) = want
     rates = [layer.rate for layer in mine if layer.kind == "Dropout"]
-    table.extend(_rate_rows(call, rates, expected))
+    table.extend(_rate_rows(str(call), rates, expected))
     if not rates:
         raise fail(
             f"`{call}` to contain Dropout layers with rate {expected:g}",
@@ -193,11 +188,12 @@ def _check_rate(submission: Any, reference: Any, rate: float, table: list[Row]) 
         )
 
 
+@check("dropout_model", points=1)
 def test_dropout_model_sizes(submission, reference):
-    kwargs = {"hidden_units": 16, "hidden_layers": 3, "input_dim": 3}
-    call = "dropout_model(hidden_units=16, hidden_layers=3, input_dim=3)"
-    _, mine = layers_of(submission.dropout_model(**kwargs), call, 3)
-    ref = _reference_layers(reference, call, 3, **kwargs)
+    """dropout_model honours hidden_units, hidden_layers and input_dim."""
+    call = Call("dropout_model", hidden_units=16, hidden_layers=3, input_dim=3)
+    _, mine = layers_of(call.on(submission), str(call), 3)
+    ref = _reference_layers(reference, call, 3)
     mine_dense = [layer for layer in mine if layer.kind == "Dense"]
     ref_dense = [layer for layer in ref if layer.kind == "Dense"]
     show_table("Your model's Dense layers", COLUMNS, _rows(call, "Dense", mine_dense, ref_dense))
@@ -219,9 +215,12 @@ def test_dropout_model_sizes(submission, reference):
     )
 
 
+@check("dropout_model", points=1)
 def test_dropout_model_compiled(submission):
-    model = rebuild(submission.dropout_model(), "`dropout_model()`")
-    expect_compiled_adam_mse(model, "`dropout_model()`")
+    """dropout_model compiles with the Adam optimizer and the MSE loss."""
+    call = Call("dropout_model")
+    model = rebuild(call.on(submission), f"`{call}`")
+    expect_compiled_adam_mse(model, f"`{call}`")
 
 
 def _without_dropout(model: Any, x: np.ndarray) -> np.ndarray:
@@ -241,13 +240,14 @@ INFERENCE_HINT = (
 )
 
 
+@check("dropout_model", points=2)
 def test_dropout_inactive_at_inference(submission):
+    """Dropout is off when the model predicts: model(x), model(x, training=False) and predict
+    give the output of the network without its Dropout layers."""
     import keras
 
-    call = "dropout_model(rate=0.5, hidden_units=32, input_dim=2)"
-    model, mine = layers_of(
-        submission.dropout_model(rate=0.5, hidden_units=32, input_dim=2), call, 2
-    )
+    call = Call("dropout_model", rate=0.5, hidden_units=32, input_dim=2)
+    model, mine = layers_of(call.on(submission), str(call), 2)
     others = sorted({layer.kind for layer in mine} - {"Dense", "Dropout"})
     if others:
         raise fail(

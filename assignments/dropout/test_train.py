@@ -7,14 +7,15 @@ reference's run on the same arguments (the recipe in its docstring fixes every s
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from grader.checks import as_float, fail, memo
+from grader.checks import Call, as_float, check, fail, memo, shown
+from grader.checks.data import sparse_linear_data
+
+from . import _calibrated as C
 
 ARGS = {"rate": 0.2, "patience": 5, "max_epochs": 40, "seed": 0}
-CALL = "train_with_dropout(x_train, y_train, x_val, y_val, rate=0.2, patience=5, max_epochs=40)"
 # Correct solutions, Sequential or functional, predict or model(x, training=False), gave the
 # reference's gap to the bit; the example class's mistakes that stop at the reference's
 # epoch are 24% off.
@@ -27,23 +28,19 @@ RECIPE = (
 )
 
 
-def sparse_linear_data(seed: int) -> tuple[np.ndarray, ...]:
-    """32 training points of 20 features, 3 of which matter, plus noise: a 256-unit
-    network fits the noise within a few dozen epochs, so early stopping has work to do.
-    With data seed 0 the reference stops after 20 of 40 epochs (about 2 s); without
-    restoring the best weights the gap is 24% larger, and the example class's other
-    mistakes change the number of epochs."""
+def _train_data(seed: int) -> tuple[np.ndarray, ...]:
+    """20 features, the first 3 of which matter. With data seed 0 the reference stops
+    after 20 of 40 epochs (about 2 s); without restoring the best weights the gap is 24%
+    larger, and the example class's other mistakes change the number of epochs."""
     rng = np.random.default_rng(seed)
     weights = np.zeros((20, 1))
     weights[:3, 0] = 1.0
-    x_train = rng.normal(0, 1, (32, 20)).astype("float32")
-    x_val = rng.normal(0, 1, (100, 20)).astype("float32")
-    y_train = (x_train @ weights + rng.normal(0, 0.5, (32, 1))).astype("float32")
-    y_val = (x_val @ weights + rng.normal(0, 0.5, (100, 1))).astype("float32")
-    return x_train, y_train, x_val, y_val
+    return sparse_linear_data(
+        rng, weights, n_train=C.TRAIN_POINTS, n_val=C.VAL_POINTS, noise=C.NOISE
+    )
 
 
-def outcome(result: object, call: str, max_epochs: int) -> tuple[int, float]:
+def outcome(result: object, call: Call, max_epochs: int) -> tuple[int, float]:
     """``(epochs_run, gap)`` from a train_with_dropout answer; fail clearly if malformed."""
     if not isinstance(result, dict) or set(result) != {"epochs_run", "gap"}:
         found = sorted(result) if isinstance(result, dict) else type(result).__name__
@@ -58,7 +55,7 @@ def outcome(result: object, call: str, max_epochs: int) -> tuple[int, float]:
     return epochs, as_float(result["gap"], f'`{call}`["gap"]')
 
 
-def compare_runs(mine: tuple[int, float], ref: tuple[int, float], call: str) -> None:
+def compare_runs(mine: tuple[int, float], ref: tuple[int, float], call: Call) -> None:
     """The student's run must stop after the reference's number of epochs, with its gap."""
     (epochs, gap), (ref_epochs, ref_gap) = mine, ref
     if epochs != ref_epochs:
@@ -79,15 +76,22 @@ def compare_runs(mine: tuple[int, float], ref: tuple[int, float], call: str) -> 
         )
 
 
-def _run(module: Any) -> object:
-    return module.train_with_dropout(*memo("train-data-0", lambda: sparse_linear_data(0)), **ARGS)
+def _call() -> Call:
+    data = memo("train-data-0", lambda: _train_data(0))
+    names = ("x_train", "y_train", "x_val", "y_val")
+    # The seed is fixed by the recipe: messages leave it out.
+    args = {**ARGS, "seed": shown(ARGS["seed"], None)}
+    return Call("train_with_dropout", *map(shown, data, names), **args)
 
 
+@check("train_with_dropout", points=1)
 def test_train_with_dropout_result(submission):
-    epochs, _ = outcome(_run(submission), CALL, ARGS["max_epochs"])
+    """train_with_dropout returns the epochs run and the gap, and stops before max_epochs."""
+    call = _call()
+    epochs, _ = outcome(call.on(submission), call, ARGS["max_epochs"])
     if epochs >= ARGS["max_epochs"]:
         raise fail(
-            f"`{CALL}` to stop early: on this data the validation loss stops improving "
+            f"`{call}` to stop early: on this data the validation loss stops improving "
             f"long before {ARGS['max_epochs']} epochs",
             f"all {epochs} epochs ran",
             "pass callbacks=[early_stopping_callback(patience)] and "
@@ -95,7 +99,11 @@ def test_train_with_dropout_result(submission):
         )
 
 
+@check("train_with_dropout", points=2)
 def test_train_with_dropout_matches_reference(submission, reference):
-    mine = outcome(_run(submission), CALL, ARGS["max_epochs"])
-    ref = memo("train-reference-0", lambda: outcome(_run(reference), CALL, ARGS["max_epochs"]))
-    compare_runs(mine, ref, CALL)
+    """train_with_dropout stops after the same number of epochs as the reference's run, with
+    the same gap."""
+    call = _call()
+    mine = outcome(call.on(submission), call, ARGS["max_epochs"])
+    ref = memo(("outcome", call), lambda: outcome(call.on(reference), call, ARGS["max_epochs"]))
+    compare_runs(mine, ref, call)

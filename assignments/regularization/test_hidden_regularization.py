@@ -15,19 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import as_float, fail, memo
-from grader.checks.models import (
+from grader.checks import as_float, check, fail, memo
+from grader.checks.data import repeated_sine_data
+from grader.checks.layers import (
     DenseSummary,
     dense_layers,
-    dense_stack,
     dense_summary,
     layer_summary,
-    rebuild,
-    regularizer,
     same_layer,
 )
+from grader.checks.models import dense_stack, regularizer
+from grader.checks.rebuild import rebuild
 from grader.checks.secret import secret_rng
 from grader.sandbox.wire import KerasObject
+
+from . import _calibrated as C
 
 HIDDEN = "on the grader's hidden inputs"
 MISMATCH = "the same answer as the reference solution"
@@ -108,15 +110,21 @@ def _check_layer(submission: Any, reference: Any, name: str, function: str) -> N
         )
 
 
+@check("l2_dense", points=1, hidden=True)
 def test_hidden_l2_dense(submission, reference):
+    """l2_dense matches the reference for other units, strengths and activations."""
     _check_layer(submission, reference, "test_hidden_l2_dense", "l2_dense")
 
 
+@check("l1_dense", points=1, hidden=True)
 def test_hidden_l1_dense(submission, reference):
+    """l1_dense matches the reference for other units, strengths and activations."""
     _check_layer(submission, reference, "test_hidden_l1_dense", "l1_dense")
 
 
+@check("l1_l2_dense", points=1, hidden=True)
 def test_hidden_l1_l2_dense(submission, reference):
+    """l1_l2_dense matches the reference for other units, strengths and activations."""
     _check_layer(submission, reference, "test_hidden_l1_l2_dense", "l1_l2_dense")
 
 
@@ -139,7 +147,9 @@ def _structure(model: Any) -> tuple[tuple[Any, ...], list[DenseSummary]]:
     return tuple(model.input_shape), [layer_summary(layer) for layer in dense_layers(model)]
 
 
+@check("build_model", points=1, hidden=True)
 def test_hidden_build_model(submission, reference):
+    """build_model matches the reference for another regularizer, size and input size."""
     name = "test_hidden_build_model"
     rng = secret_rng(name)
     reg = _draw_regularizer(rng)
@@ -204,7 +214,9 @@ def _loss_data(rng: np.random.Generator, input_dim: int) -> tuple[np.ndarray, np
     return x, y.astype("float32" if rng.integers(2) else "float64")
 
 
+@check("penalty", points=1, hidden=True)
 def test_hidden_penalty(submission, reference):
+    """penalty matches the reference for another model with several regularized layers."""
     name = "test_hidden_penalty"
     model, _, key = _model(secret_rng(name))
     call = f"`penalty(model)` for a model {HIDDEN}"
@@ -219,7 +231,9 @@ def test_hidden_penalty(submission, reference):
         )
 
 
+@check("regularized_loss", points=1, hidden=True)
 def test_hidden_regularized_loss(submission, reference):
+    """regularized_loss matches the reference for another model and data."""
     name = "test_hidden_regularized_loss"
     rng = secret_rng(name)
     model, input_dim, key = _model(rng)
@@ -239,7 +253,9 @@ def test_hidden_regularized_loss(submission, reference):
         )
 
 
+@check("validation_gap", points=1, hidden=True)
 def test_hidden_validation_gap(submission, reference):
+    """validation_gap matches the reference for another model and data."""
     name = "test_hidden_validation_gap"
     rng = secret_rng(name)
     input_dim = int(rng.integers(1, 6))
@@ -271,7 +287,6 @@ def test_hidden_validation_gap(submission, reference):
 
 # ---------------------------------------------------------------- compare
 
-COMPARE_REPEATS = 320  # as the visible check: each point repeated, 30 steps an epoch
 # Correct solutions repeat the reference's run op for op, so their gaps match it to float
 # rounding; each mistake measured moved a gap by 1.7% or more.
 GAP_REL_TOL = 0.005
@@ -283,13 +298,13 @@ def _compare_inputs(rng: np.random.Generator) -> tuple[tuple[np.ndarray, ...], d
     n_train = 3  # with more points the fit hardly depends on the initial weights
     frequency = float(rng.uniform(2.0, 4.0))
     noise = float(rng.uniform(0.5, 1.0))
-    x = rng.uniform(-1, 1, size=(n_train + 200, 1)).astype("float32")
-    y = (np.sin(frequency * x) + rng.normal(0, noise, size=x.shape)).astype("float32")
-    data = (
-        np.tile(x[:n_train], (COMPARE_REPEATS, 1)),
-        np.tile(y[:n_train], (COMPARE_REPEATS, 1)),
-        x[n_train:],
-        y[n_train:],
+    data = repeated_sine_data(
+        rng,
+        n_train,
+        n_val=C.COMPARE_VAL_POINTS,
+        frequency=frequency,
+        noise=noise,
+        repeats=C.COMPARE_REPEATS,
     )
     # Weaker L2 than the visible check's 1.0 (a strong one flattens the second model
     # whatever its initial weights, and seeding once would no longer show), fewer epochs
@@ -311,7 +326,9 @@ def _gaps(result: object, call: str) -> dict[str, float]:
     return {k: as_float(v, f'{call}["{k}"]') for k, v in result.items()}
 
 
+@check("compare", points=1, hidden=True)
 def test_hidden_compare(submission, reference):
+    """compare matches the reference's run for other one-feature data and arguments."""
     name = "test_hidden_compare"
     data, args = _compare_inputs(secret_rng(name))
     call = f"`compare(x_train, y_train, x_val, y_val, l2, epochs, seed)` {HIDDEN}"

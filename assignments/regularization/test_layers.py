@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from grader.checks import Row, fail, show_table
-from grader.checks.models import (
+from typing import Any
+
+from grader.checks import Call, Row, check, fail, show_table
+from grader.checks.layers import (
     DenseSummary,
     dense_summary,
     describe_factors,
@@ -15,8 +17,11 @@ TABLE = "What your layer carries"
 COLUMNS = ["Layer", "Your layer carries", "Asked for"]
 
 
-def check_dense_matches(got: object, want: object, call: str, strength_arg: str) -> None:
-    """The student's layer must carry what the reference's carries, and nothing more."""
+def check_dense_matches(submission: Any, reference: Any, made: Call, strength_arg: str) -> None:
+    """The student's layer from ``made`` must carry what the reference's carries, and
+    nothing more."""
+    got, want = made.on(submission), made.on(reference)
+    call = str(made)
     mine = dense_summary(got, call)
     ref = dense_summary(want, call)
     row = Row([call, describe_layer(mine), describe_layer(ref)], ok=same_layer(mine, ref))
@@ -70,33 +75,40 @@ def _check_kernel(mine: DenseSummary, ref: DenseSummary, call: str, strength_arg
     raise fail(expected, found, hint)
 
 
+@check("l2_dense", points=1)
 def test_l2_dense_defaults(submission, reference):
-    check_dense_matches(submission.l2_dense(64), reference.l2_dense(64), "l2_dense(64)", "l2")
+    """l2_dense(64) returns Dense(64, relu) with an L2(0.01) kernel regularizer."""
+    check_dense_matches(submission, reference, Call("l2_dense", 64), "l2")
 
 
+@check("l2_dense", points=1)
 def test_l2_dense_arguments(submission, reference):
-    call = "l2_dense(32, l2=0.05, activation='tanh')"
-    got = submission.l2_dense(32, l2=0.05, activation="tanh")
-    check_dense_matches(got, reference.l2_dense(32, l2=0.05, activation="tanh"), call, "l2")
+    """l2_dense honours units, l2 and activation."""
+    call = Call("l2_dense", 32, l2=0.05, activation="tanh")
+    check_dense_matches(submission, reference, call, "l2")
 
 
+@check("l1_dense", points=1)
 def test_l1_dense_defaults(submission, reference):
-    check_dense_matches(submission.l1_dense(64), reference.l1_dense(64), "l1_dense(64)", "l1")
+    """l1_dense(64) returns Dense(64, relu) with an L1(0.005) kernel regularizer."""
+    check_dense_matches(submission, reference, Call("l1_dense", 64), "l1")
 
 
+@check("l1_dense", points=1)
 def test_l1_dense_arguments(submission, reference):
-    call = "l1_dense(16, l1=0.02, activation='sigmoid')"
-    got = submission.l1_dense(16, l1=0.02, activation="sigmoid")
-    check_dense_matches(got, reference.l1_dense(16, l1=0.02, activation="sigmoid"), call, "l1")
+    """l1_dense honours units, l1 and activation."""
+    call = Call("l1_dense", 16, l1=0.02, activation="sigmoid")
+    check_dense_matches(submission, reference, call, "l1")
 
 
+@check("l1_l2_dense", points=1)
 def test_l1_l2_dense_defaults(submission, reference):
-    got, want = submission.l1_l2_dense(64), reference.l1_l2_dense(64)
-    check_dense_matches(got, want, "l1_l2_dense(64)", "l1/l2")
+    """l1_l2_dense(64) returns Dense(64, relu) with an L1L2(0.001, 0.001) kernel regularizer."""
+    check_dense_matches(submission, reference, Call("l1_l2_dense", 64), "l1/l2")
 
 
+@check("l1_l2_dense", points=1)
 def test_l1_l2_dense_arguments(submission, reference):
-    call = "l1_l2_dense(8, l1=0.003, l2=0.02, activation='tanh')"
-    got = submission.l1_l2_dense(8, l1=0.003, l2=0.02, activation="tanh")
-    want = reference.l1_l2_dense(8, l1=0.003, l2=0.02, activation="tanh")
-    check_dense_matches(got, want, call, "l1/l2")
+    """l1_l2_dense honours units, l1, l2 and activation."""
+    call = Call("l1_l2_dense", 8, l1=0.003, l2=0.02, activation="tanh")
+    check_dense_matches(submission, reference, call, "l1/l2")

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from grader.checks import Row, collect_table, expect_close, fail, memo
-from grader.checks.models import (
+from grader.checks import Call, Row, check, collect_table, expect_close, fail, memo, shown
+from grader.checks.layers import (
     DenseSummary,
     dense_layers,
     describe_factors,
     describe_layer,
+    layer_rows,
+    layer_summary,
+    same_layer,
+)
+from grader.checks.models import (
     expect_compiled,
     expect_compiled_adam_mse,
     expect_input_dim,
-    layer_summary,
-    rebuild,
     regularizer,
-    same_layer,
 )
+from grader.checks.rebuild import rebuild
 
 TABLE = "What each layer carries"
 COLUMNS = ["Layer", "Your model's layer", "Asked for"]
@@ -53,33 +58,24 @@ def _rows(
             ok=mine_shape == ref_shape,
         )
     ]
-    for index in range(max(len(mine), len(ref))):
+
+    def label(index: int) -> str:
         if index >= len(ref):
-            role = "extra layer"
-        else:
-            role = "hidden layer" if index < len(ref) - 1 else "output layer"
-        m = mine[index] if index < len(mine) else None
-        r = ref[index] if index < len(ref) else None
-        rows.append(
-            Row(
-                [
-                    f"{call}: {role}",
-                    "(missing)" if m is None else describe_layer(m),
-                    "(no layer here)" if r is None else describe_layer(r),
-                ],
-                ok=m is not None and r is not None and same_layer(m, r),
-            )
-        )
-    return rows
+            return f"{call}: extra layer"
+        return f"{call}: {'hidden layer' if index < len(ref) - 1 else 'output layer'}"
+
+    return rows + layer_rows(mine, ref, label=label, describe=describe_layer, same=same_layer)
 
 
-def check_structure(got: object, want: object, call: str, table: list[Row]) -> None:
-    """The student's model must have the reference's layers; each pair of layers is
-    added to ``table`` before it is judged."""
+def check_structure(submission: Any, reference: Any, made: Call, table: list[Row]) -> None:
+    """The student's model from ``made`` must have the reference's layers; each pair of
+    layers is added to ``table`` before it is judged."""
+    got, want = made.on(submission), made.on(reference)
+    call = str(made)
     mine_model = rebuild(got, call)
     mine = _layers(mine_model)
     # The reference's side is the same for every student: rebuild it once per process.
-    ref_shape, ref = memo(f"structure {call}", lambda: _reference_structure(want, call))
+    ref_shape, ref = memo(("structure", made), lambda: _reference_structure(want, call))
     table.extend(_rows((tuple(mine_model.input_shape), ref_shape), mine, ref, call))
     if tuple(mine_model.input_shape) != ref_shape:
         raise fail(
@@ -127,16 +123,19 @@ def _check_regularizers(m: DenseSummary, r: DenseSummary, role: str, call: str) 
             )
 
 
+@check("build_model", points=2)
 def test_build_model_structure(submission, reference):
+    """build_model(None) is Input -> Dense(hidden_units, relu) -> Dense(1) with no regularizer
+    anywhere."""
     with collect_table(TABLE, COLUMNS) as table:
-        check_structure(submission.build_model(), reference.build_model(), "build_model()", table)
-        call = "build_model(None, hidden_units=16, input_dim=3)"
-        got = submission.build_model(None, hidden_units=16, input_dim=3)
-        want = reference.build_model(None, hidden_units=16, input_dim=3)
-        check_structure(got, want, call, table)
+        check_structure(submission, reference, Call("build_model"), table)
+        call = Call("build_model", None, hidden_units=16, input_dim=3)
+        check_structure(submission, reference, call, table)
 
 
+@check("build_model", points=2)
 def test_build_model_regularizer(submission, reference):
+    """build_model(regularizer) puts the regularizer on the hidden layer's kernel only."""
     cases = [
         ("L2(0.02)", regularizer("L2", l2=0.02), {"hidden_units": 16, "input_dim": 3}),
         ("L1(0.01)", regularizer("L1", l1=0.01), {}),
@@ -144,23 +143,25 @@ def test_build_model_regularizer(submission, reference):
     ]
     with collect_table(TABLE, COLUMNS) as table:
         for label, reg, kwargs in cases:
-            args = "".join(f", {k}={v}" for k, v in kwargs.items())
-            call = f"build_model({label}{args})"
-            got = submission.build_model(reg, **kwargs)
-            check_structure(got, reference.build_model(reg, **kwargs), call, table)
+            call = Call("build_model", shown(reg, label), **kwargs)
+            check_structure(submission, reference, call, table)
 
 
+@check("build_model", points=1)
 def test_build_model_compiled(submission):
-    model = rebuild(submission.build_model(), "build_model()")
-    expect_compiled_adam_mse(model, "`build_model()`")
+    """build_model compiles with the Adam optimizer and the MSE loss."""
+    call = Call("build_model")
+    model = rebuild(call.on(submission), str(call))
+    expect_compiled_adam_mse(model, f"`{call}`")
 
 
+@check("build_model", points=1)
 def test_build_model_loss_includes_penalty(submission):
+    """A model from build_model(L2(0.05)) evaluates to its MSE plus the L2 penalty."""
     strength = 0.05
     reg = regularizer("L2", l2=strength)
-    call = f"build_model(L2({strength}), hidden_units=8)"
-    got = submission.build_model(reg, hidden_units=8)
-    model = rebuild(got, call)
+    call = Call("build_model", shown(reg, f"L2({strength})"), hidden_units=8)
+    model = rebuild(call.on(submission), str(call))
     expect_input_dim(model, 1, f"`{call}`")
     expect_compiled(model, f"`{call}`")
     rng = np.random.default_rng(3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import as_float, expect_close, fail, memo
+from grader.checks import Call, as_float, check, expect_close, fail, memo, shown
 from grader.checks.models import dense_stack, regularizer
 from grader.sandbox.wire import KerasObject, TensorValue
 
@@ -31,9 +31,10 @@ def _data(input_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_penalty(submission, reference, model: KerasObject, label: str) -> None:
-    call = f"`penalty(model)` for {label}"
-    got = as_float(submission.penalty(model), call)
-    want = float(reference.penalty(model))
+    made = Call("penalty", shown(model, "model"))
+    call = f"`{made}` for {label}"
+    got = as_float(made.on(submission), call)
+    want = float(made.on(reference))
     expect_close(
         got,
         want,
@@ -45,18 +46,24 @@ def _check_penalty(submission, reference, model: KerasObject, label: str) -> Non
     )
 
 
+@check("penalty", points=1)
 def test_penalty_unregularized(submission, reference):
+    """penalty is 0 for a model without regularizers."""
     model = memo("penalty-none", lambda: _single(None, 1))
     _check_penalty(submission, reference, model, "a model without regularizers")
 
 
+@check("penalty", points=2)
 def test_penalty_single_layer(submission, reference):
+    """penalty matches for models with one L1, L2 or L1L2 regularized layer."""
     for name, reg, seed in (("L1", L1, 2), ("L2", L2, 3), ("L1L2", L1L2, 4)):
         model = memo(f"penalty-{name}", lambda reg=reg, seed=seed: _single(reg, seed))
         _check_penalty(submission, reference, model, f"a model with one {name} hidden layer")
 
 
+@check("penalty", points=2)
 def test_penalty_several_layers(submission, reference):
+    """penalty sums every regularized layer of a deeper model."""
     model = memo("penalty-several", _several)
     label = "a model with five Dense layers regularized with L1, L2, none, L1L2 and L2"
     _check_penalty(submission, reference, model, label)
@@ -68,21 +75,26 @@ LOSS_HINT = (
 )
 
 
+@check("regularized_loss", points=2)
 def test_regularized_loss_value(submission, reference):
+    """regularized_loss is the MSE plus the penalty."""
     for label, model, input_dim, seed in _loss_cases():
         x, y = _data(input_dim, seed)
-        call = f"`regularized_loss(model, x, y)` for {label}"
-        got = as_float(submission.regularized_loss(model, x, y), call)
-        want = as_float(reference.regularized_loss(model, x, y), "the reference loss")
+        made = _loss_call(model, x, y)
+        call = f"`{made}` for {label}"
+        got = as_float(made.on(submission), call)
+        want = as_float(made.on(reference), "the reference loss")
         expect_close(got, want, call, rel=1e-4, abs_tol=1e-6, hint=LOSS_HINT)
 
 
+@check("regularized_loss", points=2)
 def test_regularized_loss_gradient(submission, reference):
+    """regularized_loss is differentiable and its gradient includes the penalty's."""
     for label, model, input_dim, seed in _loss_cases():
         x, y = _data(input_dim, seed)
-        call = f"`regularized_loss(model, x, y)` for {label}"
-        got = submission.call_with_gradients("regularized_loss", model, x, y)
-        want = reference.call_with_gradients("regularized_loss", model, x, y)
+        made = _loss_call(model, x, y)
+        call = f"`{made}` for {label}"
+        got, want = made.gradients_on(submission), made.gradients_on(reference)
         if not isinstance(got.value, TensorValue):
             raise fail(
                 f"{call} to return a TensorFlow tensor that can be differentiated",
@@ -108,6 +120,10 @@ def test_regularized_loss_gradient(submission, reference):
                     "a penalty added as a constant (a float or numpy value) has no gradient: "
                     "add model.losses, which are tensors computed from the weights.",
                 )
+
+
+def _loss_call(model: KerasObject, x: np.ndarray, y: np.ndarray) -> Call:
+    return Call("regularized_loss", shown(model, "model"), shown(x, "x"), shown(y, "y"))
 
 
 def _loss_cases() -> list[tuple[str, KerasObject, int, int]]:

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grader.errors import FigureError
+
 if TYPE_CHECKING:
     from grader.checks.training import Curves, GapOutcome
 
@@ -51,6 +53,7 @@ __all__ = [
     "collect_table",
     "curve_pair",
     "curves_figure",
+    "gap_panel",
     "show_curves",
     "show_table",
     "start_recording",
@@ -71,10 +74,6 @@ ROLES = ("train", "validation")
 SIGNIFICANT_DIGITS = 6
 
 _NOT_FINITE_NOTE = "Some values were not finite numbers (training diverged) and are not drawn."
-
-
-class FigureError(ValueError):
-    """A figure that does not fit the format or its limits."""
 
 
 @dataclass(frozen=True)
@@ -337,4 +336,21 @@ def curve_pair(run: Curves | GapOutcome, *, label: str, model: str) -> tuple[Ser
     return (
         Series(f"{label}, training", model, "train", curves.epochs, curves.train_mse),
         Series(f"{label}, validation", model, "validation", curves.epochs, curves.val_mse),
+    )
+
+
+def gap_panel(
+    title: str,
+    unregularized: tuple[Curves | GapOutcome, str],
+    regularized: tuple[Curves | GapOutcome, str],
+) -> Panel:
+    """One panel of a gap experiment: the training and validation curves of a run without
+    regularization, then of one with it, each ``(run, label)``."""
+    (plain, plain_label), (reg, reg_label) = unregularized, regularized
+    return Panel(
+        title,
+        [
+            *curve_pair(plain, label=plain_label, model="unregularized"),
+            *curve_pair(reg, label=reg_label, model="regularized"),
+        ],
     )

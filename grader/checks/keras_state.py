@@ -13,12 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from grader.errors import StateDrift
+
 __all__ = ["KerasState", "StateDrift", "snapshot", "verify_or_reset"]
-
-
-class StateDrift(RuntimeError):
-    """A setting drifted that cannot be put back in a running process (the backend,
-    TensorFlow's thread pools): the process must not grade anyone else."""
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ student could read the numbers and hard-code them. A hidden check instead draws 
 inputs from ``secret_rng(purpose)``: a generator seeded from the course secret and the
 purpose, the same on every run and machine that has the secret, unknowable without it.
 
-The secret is ``GRADER_COURSE_SECRET`` if set, else the first line of the file
-``course-secret`` in the project root (``grader.paths.project_root``). It is never put in a
-release, a message or a result. A hidden check that draws from it must never print an
-expected value either (``grader validate`` checks that each graded function has such a
-check; the grading plugin records which checks drew secret inputs).
+The secret is ``GRADER_COURSE_SECRET`` if set, else the first line of the course's secret
+file (``secret`` in ``course.toml``, by default ``course-secret`` beside it; see
+``grader.course``), which the grading plugin names before each check (``use_secret``).
+It is never put in a release, a message or a result. A hidden check that draws from it
+must never print an expected value either (``grader validate`` checks that each graded
+function has such a check; the grading plugin records which checks drew secret inputs).
 """
 
 from __future__ import annotations
@@ -22,36 +23,50 @@ from pathlib import Path
 import numpy as np
 
 from grader.errors import AssignmentError
-from grader.paths import project_root
 
 __all__ = [
     "SECRET_ENV",
     "SECRET_FILE",
     "course_secret",
     "drew_secret",
-    "secret_path",
     "secret_rng",
     "start_check",
+    "use_secret",
 ]
 
 SECRET_ENV = "GRADER_COURSE_SECRET"
-SECRET_FILE = "course-secret"
+SECRET_FILE = "course-secret"  # its default name, beside course.toml
 _MIN_LENGTH = 16
 
 # Whether the check now running has drawn secret inputs (reset by the grading plugin).
 _drawn = False
 
 
-def secret_path() -> Path:
-    return project_root() / SECRET_FILE
+# The secret file of the course whose checks run now (set by the grading plugin).
+_source: Path | None = None
 
 
-def course_secret() -> bytes:
-    """The course's secret, as bytes; ``AssignmentError`` if there is none usable."""
+def use_secret(path: Path | None) -> None:
+    """Draw hidden inputs from the secret file ``path`` (None: the assignment belongs to
+    no course, as in a release's checks folder)."""
+    global _source
+    _source = path
+
+
+def course_secret(path: Path | None = None) -> bytes:
+    """The course's secret, as bytes: ``GRADER_COURSE_SECRET``, else the first line of
+    ``path`` (default: the file ``use_secret`` named). ``AssignmentError`` if there is
+    none usable."""
     value = os.environ.get(SECRET_ENV)
     where = f"the {SECRET_ENV} environment variable"
     if value is None:
-        path = secret_path()
+        path = path or _source
+        if path is None:
+            raise AssignmentError(
+                "The course secret cannot be found: these checks belong to no course "
+                f"(hidden checks are graded only in the course folder), and {SECRET_ENV} "
+                "is not set."
+            )
         where = str(path)
         try:
             value = path.read_text(encoding="utf-8").strip().splitlines()[0]

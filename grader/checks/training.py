@@ -2,11 +2,14 @@
 
 Runs in the trusted grading process on a Keras model rebuilt from a student's (or the
 reference's) config. Everything that could make the outcome depend on the student's process
-is fixed here: the data (seeded numpy), the initial weights (seeded numpy Glorot draw), the
-dropout masks (seeded from the same seed), the optimizer (a fresh Adam) and the loop
-(full-batch, compiled, in training mode). Only the architecture and the regularizers and
-dropout layers the model carries decide the result, so a student's model and the reference
-give the same numbers when they are the same model.
+is fixed here: the data (seeded numpy, ``grader.checks.data``), the initial weights (seeded
+numpy Glorot draw), the dropout masks (seeded from the same seed), the optimizer (a fresh
+Adam) and the loop (full-batch, compiled, in training mode). Only the architecture and the
+regularizers and dropout layers the model carries decide the result, so a student's model
+and the reference give the same numbers when they are the same model.
+
+The settings (epochs, learning rate, seeds) and the tolerances a verdict uses are each
+assignment's, calibrated for it in its ``_calibrated.py``.
 
 The gap is measured on the *data* loss (MSE of predictions), never on Keras' ``loss``, which
 includes the penalty on both sides.
@@ -24,77 +27,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from grader.checks.models import model_spec
+from grader.checks.data import Dataset
+from grader.checks.rebuild import model_spec
 
 __all__ = [
-    "ABS_TOL",
-    "DATA_SEED",
-    "EPOCHS",
-    "HIDDEN_UNITS",
-    "INIT_SEED",
-    "L2_FACTOR",
-    "LEARNING_RATE",
-    "MARGIN",
-    "NOISE",
-    "N_TRAIN",
-    "N_VAL",
-    "RECORD_EVERY",
-    "REL_TOL",
     "Curves",
-    "Dataset",
     "GapOutcome",
     "data_mse",
     "gap_experiment",
-    "gaps_match",
-    "overfit_data",
     "reinitialize",
     "train",
 ]
-
-# Chosen by measurement on 2 CPU cores. With these, build_model(None, 256) vs
-# build_model(L2(0.3), 256) gives gaps 0.694 vs 0.156 (ratio 0.22) at the default seeds; over
-# 40 data seeds x 2-3 init seeds the ratio had mean 0.27, 95% of runs <= 0.5, max 0.71. One run
-# takes about 0.35 s (0.15 s of it tracing). L2_FACTOR is far from Keras' default 0.01 so a
-# student who hard-codes l2(0.01) does not match the reference.
-HIDDEN_UNITS = 256
-L2_FACTOR = 0.3
-EPOCHS = 3000
-LEARNING_RATE = 3e-2
-# A point of the loss curves (shown on the student's page) every RECORD_EVERY epochs: 31
-# points. The final numbers do not depend on it (the same steps run, in shorter compiled
-# chunks; measured bit-identical to 300), nor, measurably, the run's time. It is part of
-# the experiment's memo key, so the student's and the reference's runs must share it.
-RECORD_EVERY = 100
-N_TRAIN = 40
-N_VAL = 500
-NOISE = 1.0
-DATA_SEED = 0
-INIT_SEED = 0
-# A correct submission needs gap_regularized <= MARGIN * gap_unregularized (measured 0.22;
-# a build_model that drops the regularizer gives exactly 1).
-MARGIN = 0.5
-# Matching the reference: |student - reference| <= ABS_TOL + REL_TOL * |reference|, per gap.
-# Training is chaotic: perturbing the initial weights by 1e-7 (relative) moved the gaps by up to
-# 16% (unregularized) and 18% (regularized), and so did oneDNN on vs off (2-6%). Equivalent
-# models rebuilt in the same process are bit-identical; wrong ones are 45% (L1 instead of L2)
-# to 120% (penalty on the wrong weights) off on the regularized gap.
-REL_TOL = 0.25
-ABS_TOL = 0.01
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """A small regression set: float32 inputs of shape (n, d), targets of shape (n, 1).
-
-    ``overfit_data`` makes d = 1 and read-only arrays.
-
-    Compared by identity (``eq=False``): array fields make field-wise ``==`` ambiguous.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -114,34 +57,6 @@ class GapOutcome:
     train_mse: float
     val_mse: float
     curves: Curves
-
-
-def overfit_data(seed: int = DATA_SEED, n_train: int = N_TRAIN, n_val: int = N_VAL) -> Dataset:
-    """Noisy ``sin(3x)`` on [-1, 1]: few enough points that a wide net fits the noise.
-
-    Two variance reductions keep the gaps from hinging on a lucky draw (measured over 10 data
-    seeds: a regularized/unregularized gap ratio of up to 0.80 without them, 0.45 with them):
-    x is stratified (one uniform point per equal-width bin, so still uniform on
-    [-1, 1]), and each set's noise is standardized to mean 0 and standard deviation exactly
-    NOISE (otherwise the train MSE floor alone moves by about NOISE**2 * sqrt(2 / n_train)).
-    """
-    rng = np.random.default_rng(seed)
-
-    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
-        x = (np.arange(n) + rng.uniform(size=n)) * (2.0 / n) - 1.0
-        z = rng.standard_normal(size=n)
-        z = (z - z.mean()) / z.std()
-        y = np.sin(3.0 * x) + NOISE * z
-        # Read-only: one Dataset is shared by the reference's and the student's runs.
-        xs, ys = x.reshape(n, 1).astype(np.float32), y.reshape(n, 1).astype(np.float32)
-        xs.setflags(write=False)
-        ys.setflags(write=False)
-        return xs, ys
-
-    # Train first, so n_val never changes the training points.
-    x_train, y_train = draw(n_train)
-    x_val, y_val = draw(n_val)
-    return Dataset(x_train, y_train, x_val, y_val)
 
 
 def _dense_layers(model: keras.Model) -> Iterator[keras.layers.Dense]:
@@ -196,9 +111,9 @@ def train(
     model: keras.Model,
     data: Dataset,
     *,
-    epochs: int = EPOCHS,
-    learning_rate: float = LEARNING_RATE,
-    record_every: int = RECORD_EVERY,
+    epochs: int,
+    learning_rate: float,
+    record_every: int,
 ) -> Curves:
     """Full-batch Adam on MSE plus the model's own penalties; returns the data-MSE curves.
 
@@ -266,10 +181,10 @@ def gap_experiment(
     model: keras.Model,
     data: Dataset,
     *,
-    epochs: int = EPOCHS,
-    learning_rate: float = LEARNING_RATE,
-    seed: int = INIT_SEED,
-    record_every: int = RECORD_EVERY,
+    epochs: int,
+    learning_rate: float,
+    seed: int,
+    record_every: int,
 ) -> GapOutcome:
     """Reinitialize ``model`` (in place), train it, and measure val MSE minus train MSE.
 
@@ -327,8 +242,3 @@ def _experiment_key(model: keras.Model, data: Dataset, settings: tuple[object, .
         digest.update(f"{value.dtype.str}{value.shape}".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
-
-
-def gaps_match(student: float, reference: float) -> bool:
-    """Whether a student's gap matches the reference's within the module's tolerance."""
-    return abs(student - reference) <= ABS_TOL + REL_TOL * abs(reference)

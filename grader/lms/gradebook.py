@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import UsageError
+from grader.files import atomic_write_text
 from grader.lms.roster import Match
-from grader.reports._atomic import atomic_write_text
 from grader.results import STUDENT_STATUSES, RunResult, StudentResult
 
 __all__ = [

@@ -6,8 +6,9 @@ an instructor uploads. Gradescope unpacks it into ``/autograder/source`` and run
 - ``setup.sh`` once, when it builds the image: Python 3.11+, a virtual environment in
   ``/autograder/venv`` with TensorFlow (CPU) and Keras pinned to the versions installed
   where the zip was built, and the grader from the source copy in the zip (the grader
-  package, ``assignments/NAME``, ``reference/NAME.py``, ``templates/``, ``pyproject.toml``:
-  no other assignment, no tests, no examples);
+  package, ``pyproject.toml``, and a course of one assignment: ``course.toml``,
+  ``assignments/NAME``, ``reference/NAME.py``, ``templates/``, the course secret; no
+  other assignment, no tests, no examples);
 - ``run_autograder`` for every submission: ``python -m grader gradescope-autograder``
   (``run_autograder`` below) grades the one file in ``/autograder/submission`` like
   ``grader run`` grades a student (a separate, sandboxed worker; the verdicts decided in
@@ -56,18 +57,20 @@ import time
 import traceback
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader import __version__
 from grader.assignment import Assignment, load_assignment
-from grader.errors import GraderError, UsageError
+from grader.course import COURSE_FILE, Course, find_course
+from grader.errors import GraderError, IsolationRefused, UsageError
+from grader.files import atomic_write_bytes, atomic_write_text
 from grader.lms import STUDENT_SHARE
-from grader.paths import project_root
-from grader.reports._atomic import atomic_write_bytes, atomic_write_text
+from grader.paths import package_templates
 from grader.results import CheckResult, StudentResult
-from grader.submissions import Submission, submission_from_file
+from grader.sandbox.isolation import Level
+from grader.submissions import Submission, submission_from_upload
 
 __all__ = [
     "CONFIG_NAME",
@@ -81,7 +84,6 @@ __all__ = [
     "Submitter",
     "build_autograder",
     "crash_results",
-    "find_submission",
     "pinned_requirements",
     "read_submitters",
     "run_autograder",
@@ -101,7 +103,7 @@ PRINTED_CHARS = 5_000  # of what the student's code printed, shown in the summar
 _SCRIPTS = Path(__file__).resolve().parent / "scripts"
 _SKIPPED_NAMES = frozenset(["__pycache__", "__MACOSX", ".pytest_cache", ".ipynb_checkpoints"])
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same inputs give the same zip
-_LISTED = 10
+_PROJECT_FILES = ("pyproject.toml", "README.md")  # pip builds the grader from these
 
 
 # ---------------------------------------------------------------- the zip
@@ -192,17 +194,27 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def bundle_files(assignment: Assignment) -> list[tuple[str, Path]]:
+def bundle_files(assignment: Assignment, course: Course | None = None) -> list[tuple[str, Path]]:
     """(name in the zip, file) for the grader's source copy: the grader package, the
-    assignment, its reference, the templates and the project files pip needs."""
+    assignment, its reference, the course's page templates and the project files pip
+    needs."""
     package = Path(__file__).resolve().parents[1]  # the grader package running now
     checkout = package.parent
-    root = project_root()
+    missing = [name for name in _PROJECT_FILES if not (checkout / name).is_file()]
+    if missing:
+        # setup.sh installs the grader from the bundled source: a wheel has none.
+        raise UsageError(
+            f"`grader export gradescope` bundles the grader's source, but the grader running "
+            f"now ({package}) is not a source checkout ({checkout} holds no "
+            f"{' or '.join(missing)}): run it from a clone of the grader installed with "
+            "`pip install -e .`."
+        )
     if not assignment.reference.is_file():
         raise UsageError(
             f"The reference solution {assignment.reference} is missing: the autograder "
             "grades against it."
         )
+    templates = (course or find_course()).templates
     members: list[tuple[str, Path]] = []
     members += [(f"grader/{p.relative_to(package).as_posix()}", p) for p in _walk(package)]
     directory = assignment.directory
@@ -211,21 +223,32 @@ def bundle_files(assignment: Assignment) -> list[tuple[str, Path]]:
         for p in _walk(directory)
     ]
     members.append((f"reference/{assignment.name}.py", assignment.reference))
-    templates = next(
-        (base / "templates" for base in (root, checkout) if (base / "templates").is_dir()), None
-    )
-    if templates is not None:
-        members += [
-            (f"templates/{p.relative_to(templates).as_posix()}", p) for p in _walk(templates)
-        ]
-    for name in ("pyproject.toml", "README.md"):  # pip builds the grader from these
-        if not (checkout / name).is_file():
-            raise UsageError(
-                f"{checkout / name} is missing: build the autograder from the grader's "
-                "checkout (pip install -e), which setup.sh installs the grader from."
-            )
-        members.append((name, checkout / name))
+    # The course's pages, else the grader's, where the bundled grader package (and
+    # setup.py's build) looks for its own.
+    members += [(f"templates/{p.relative_to(templates).as_posix()}", p) for p in _walk(templates)]
+    members += [(name, checkout / name) for name in _PROJECT_FILES]
+    if (checkout / "setup.py").is_file():  # copies templates/ into the installed package
+        members.append(("setup.py", checkout / "setup.py"))
     return members
+
+
+def bundle_course_toml(course: Course) -> str:
+    """The bundle's ``course.toml``: ``course``'s title, and its folders where the zip
+    puts them (run_autograder names the bundle as the course with GRADER_COURSE)."""
+    from grader.checks.secret import SECRET_FILE
+
+    lines = [
+        "# The course this autograder grades for, its folders as the zip lays them out",
+        f"# (written by `grader export gradescope`, grader {__version__}).",
+        "[course]",
+        f"title = {json.dumps(course.title, ensure_ascii=False)}",  # a valid TOML string
+        'assignments = "assignments"',
+        'reference = "reference"',
+        f'secret = "{SECRET_FILE}"',
+    ]
+    if course.templates != package_templates():  # the course's own pages
+        lines.append('templates = "templates"')
+    return "\n".join(lines) + "\n"
 
 
 def build_autograder(
@@ -235,8 +258,10 @@ def build_autograder(
     hidden_visibility: str = "hidden",
     timeout: int = DEFAULT_TIMEOUT,
     allow_weak_isolation: bool = False,
+    course: Course | None = None,
 ) -> list[str]:
-    """Write the Gradescope autograder zip for ``assignment`` to ``out``; the names of
+    """Write the Gradescope autograder zip for ``assignment`` of ``course`` (default: the
+    course found from ``GRADER_COURSE`` or the current folder) to ``out``; the names of
     its members. ``timeout`` is the autograder timeout set in Gradescope (seconds);
     ``allow_weak_isolation`` lets it grade where only the limits level works."""
     if hidden_visibility not in HIDDEN_VISIBILITIES:
@@ -268,8 +293,10 @@ def build_autograder(
         ("run_autograder", _script("gradescope_run_autograder", values), 0o755),
         (CONFIG_NAME, json.dumps(settings.to_dict(), indent=2) + "\n", 0o644),
     ]
+    course = course or find_course()
+    texts.append((COURSE_FILE, bundle_course_toml(course), 0o644))
     texts += _secret_file(assignment)
-    files = bundle_files(assignment)
+    files = bundle_files(assignment, course)
     names = [name for name, _, _ in texts] + [name for name, _ in files]
     if len(set(names)) != len(names):
         raise GraderError("Two files of the autograder have the same name in the zip.")
@@ -285,7 +312,7 @@ def build_autograder(
 
 
 def _secret_file(assignment: Assignment) -> list[tuple[str, str, int]]:
-    """The course secret, at the root of the source copy (GRADER_ROOT there), when hidden
+    """The course secret, where the bundle's course.toml names it, when hidden
     checks draw their inputs from it. At landlock and bubblewrap student code cannot read it."""
     from grader.assignment import secret_checks
     from grader.checks.secret import SECRET_FILE, course_secret
@@ -294,7 +321,7 @@ def _secret_file(assignment: Assignment) -> list[tuple[str, str, int]]:
     if not secret_checks(assignment):
         return []
     try:
-        secret = course_secret()
+        secret = course_secret(assignment.secret)
     except AssignmentError as exc:
         raise UsageError(str(exc)) from exc
     return [(SECRET_FILE, secret.decode("utf-8") + "\n", 0o600)]
@@ -346,86 +373,6 @@ def read_submitters(path: Path) -> tuple[tuple[Submitter, ...], str | None]:
             found.append(submitter)
     note = None if found else f"{path} names no user: the student is not named."
     return tuple(found), note
-
-
-def find_submission(folder: Path, module: str, student: str) -> Submission:
-    """The one ``MODULE.py`` or ``MODULE.ipynb`` anywhere in ``folder`` (Gradescope
-    unpacks uploaded zips; a GitHub submission is a whole repository), checked like a
-    class folder's file (``submission_from_file``). None, or more than one, is a
-    Submission with a problem: nothing is guessed. Links are not followed out of
-    ``folder`` (a link to the reference solution would otherwise be graded)."""
-    shown = "your submission"
-    expected = f"{module}.py (or {module}.ipynb)"
-    if not folder.is_dir():
-        return Submission(
-            student, None, shown, problem=f"No files were submitted: expected {expected}."
-        )
-    boundary = Path(os.path.realpath(folder))
-    wanted = {f"{module}.py", f"{module}.ipynb"}
-    candidates: list[Path] = []
-    others: list[str] = []
-    for top, folders, files in os.walk(folder):
-        folders[:] = sorted(f for f in folders if f not in _SKIPPED_NAMES and not f.startswith("."))
-        for name in sorted(files):
-            path = Path(top) / name
-            if name in wanted:
-                candidates.append(path)
-            elif not name.startswith("."):
-                others.append(path.relative_to(folder).as_posix())
-    if not candidates:
-        if not others:
-            return Submission(
-                student, None, shown, problem=f"Your submission is empty: expected {expected}."
-            )
-        return Submission(student, None, shown, problem=_wrong_names(others, module, expected))
-    shown_paths = [p.relative_to(folder).as_posix() for p in candidates]
-    if len(candidates) > 1:
-        return Submission(
-            student,
-            None,
-            ", ".join(shown_paths),
-            problem=f"More than one file to grade: {_join(shown_paths)}. Submit exactly one "
-            f"{expected} and grade again.",
-        )
-    (path,), (display,) = candidates, shown_paths
-    target = Path(os.path.realpath(path))
-    if path.is_symlink() and (target == boundary or not target.is_relative_to(boundary)):
-        return Submission(
-            student,
-            None,
-            display,
-            problem=f"{display} is a symbolic link to a file outside your submission; "
-            "the grader does not follow it. Submit the file itself.",
-        )
-    try:
-        found = submission_from_file(path, module, student)
-    except UsageError as exc:  # gone since the walk, or a link to a folder
-        return Submission(student, None, display, problem=str(exc))
-    return replace(found, display_path=display)
-
-
-def _wrong_names(others: list[str], module: str, expected: str) -> str:
-    def misnamed(name: str) -> bool:
-        base = name.rsplit("/", 1)[-1].lower()
-        if base.endswith((".py", ".ipynb")):
-            return module.lower() in base.rsplit(".", 1)[0]
-        return base in (module.lower(), f"{module.lower()}.txt") or base.startswith(
-            (f"{module.lower()}.py.", f"{module.lower()}.ipynb.")
-        )
-
-    close = [n for n in others if misnamed(n)]
-    problem = f"Expected {expected} in your submission; found {_join(others)}."
-    if len(close) == 1:
-        target = f"{module}.ipynb" if ".ipynb" in close[0].lower() else f"{module}.py"
-        problem += (
-            f" Rename {close[0]} to {target} (names are case-sensitive) and submit again: "
-            "the grader does not grade a file under another name."
-        )
-    return problem
-
-
-def _join(names: list[str]) -> str:
-    return ", ".join(names[:_LISTED]) + (" ..." if len(names) > _LISTED else "")
 
 
 # ---------------------------------------------------------------- results.json
@@ -641,10 +588,6 @@ def crash_results(
 # ---------------------------------------------------------------- run_autograder
 
 
-class IsolationRefused(GraderError):
-    """Student code would be isolated too weakly here, and no one allowed it."""
-
-
 # What the student reads when the autograder refused to run their code.
 REFUSED_HEADLINE = (
     "**Your submission was not graded.** The grading machine cannot keep student code "
@@ -693,7 +636,7 @@ def run_autograder(
         settings = read_settings(root / "source" / CONFIG_NAME)
         assignment = load_assignment(assignment_name or settings.assignment)
         limit = float(time_limit or settings.time_limit)
-        submission = find_submission(root / "submission", assignment.module, student)
+        submission = submission_from_upload(root / "submission", assignment.module, student)
         print(f"Grading {submission.display_path} of {student} for {assignment.title}.")
         allow_weak = allow_weak_isolation or settings.allow_weak_isolation
         result, level = _grade(assignment, submission, root, limit, started, isolation, allow_weak)
@@ -739,7 +682,7 @@ def run_autograder(
     return results
 
 
-def _choose(requested: str | None, allow_weak: bool) -> str:
+def _choose(requested: str | None, allow_weak: bool) -> Level:
     """The isolation level to grade at; IsolationRefused (saying what a student could
     do and how to fix it) below landlock unless allowed."""
     from grader.sandbox.isolation import choose
@@ -760,33 +703,32 @@ def _grade(
     allow_weak: bool = False,
 ) -> tuple[StudentResult, str]:
     """Grade like ``grader run`` grades one student; the result and the isolation level."""
-    from grader.grading import grade_submission, invalid_result
+    from grader.engine.session import GradingSession
     from grader.sandbox.isolation import Isolation, describe, guard
 
     if submission.problem is not None or submission.path is None:
-        return invalid_result(assignment, submission, submission.problem or "No file."), "none"
+        return GradingSession(assignment).grade(submission), "none"
     level = _choose(requested, allow_weak or assignment.allow_weak_isolation)
     print(f"Isolation: {describe(level)}.")
     # Besides the submission and the results, who submitted (names, emails, earlier
     # scores) is no business of the student's code.
     hidden = [root / "submission", root / "results", root / "submission_metadata.json"]
-    isolation = Isolation(level, hidden=tuple(p.resolve() for p in hidden))
-    changed = guard(isolation, project_root())
+    course = find_course().root
+    isolation = Isolation(level, hidden=tuple(p.resolve() for p in [course, *hidden]))
+    changed = guard(isolation, course)
     if changed:
         print(
             f"Made {len(changed)} files and folders of the course, the submission and the "
             "results unreadable to the workers' user."
         )
-    from grader.sandbox.convert import configure_tensorflow
-
-    configure_tensorflow()
     # Student code gets its share of what is left of the time limit, at most the
     # assignment's own budget; the grader needs the rest to finish and report.
     budget = max(30.0, (limit - (time.monotonic() - started)) * STUDENT_SHARE)
     limits = assignment.limits.within(budget)
     if limits != assignment.limits:
         print(f"Student code may run {budget:.0f} s in all (the time limit is {limit:.0f} s).")
-    return grade_submission(assignment, submission, limits, isolation), level
+    session = GradingSession(assignment, limits=limits, isolation=isolation)
+    return session.grade(submission), level
 
 
 def _report(result: StudentResult, isolation: str, elapsed: float) -> None:

@@ -11,8 +11,9 @@ writes ``results/results.json`` once, atomically (schema:
 * the assignment is ``--assignment``, else ``params.grader_assignment`` of
   ``data/data.json`` (set by the question's ``server.py``; a missing or unreadable
   ``data.json`` is tolerated), else the only assignment installed;
-* the student's file is found by ``grader.submissions``' folder rules:
-  ``student/<module>.py`` or ``student/<module>.ipynb``, or one folder down;
+* the student's file is found as Gradescope finds it (``student/`` is an upload too:
+  ``grader.submissions.submission_from_upload``): the one ``<module>.py`` or
+  ``<module>.ipynb`` anywhere in ``student/``, with the same advice when there is none;
 * ``score`` is the student's score over ``max_score`` (both over the checks that
   count), in [0, 1]. A check counts neither way only when the grader could not run it
   (status ``error``): it fails on the reference solution too, or the grading machine
@@ -63,11 +64,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import Assignment, available_assignments, load_assignment
-from grader.errors import GraderError, UsageError
+from grader.course import Course, find_course
+from grader.errors import GraderError, IsolationRefused, UsageError
+from grader.files import atomic_write_text
 from grader.lms import STUDENT_SHARE
-from grader.reports._atomic import atomic_write_text
 from grader.results import StudentResult
-from grader.submissions import Submission, submission_from_folder
+from grader.sandbox.isolation import Level
+from grader.submissions import submission_from_upload
 
 __all__ = [
     "DATA_KEY",
@@ -77,7 +80,6 @@ __all__ = [
     "IsolationRefused",
     "Layout",
     "dumps",
-    "find_submission",
     "fit",
     "grade_job",
     "grader_failure",
@@ -156,8 +158,12 @@ def read_data_assignment(path: Path) -> tuple[str | None, str | None]:
     return value, None
 
 
-def pick_assignment(name: str | None, layout: Layout, log: Log = _stderr) -> Assignment:
-    """``name``, else the one ``data.json`` names, else the only one installed."""
+def pick_assignment(
+    name: str | None, layout: Layout, log: Log = _stderr, course: Course | None = None
+) -> Assignment:
+    """``name``, else the one ``data.json`` names, else the course's only one (``course``,
+    default: the course found from ``GRADER_COURSE`` or the current folder)."""
+    course = course or find_course()
     source = "--assignment"
     if name is None:
         name, warning = read_data_assignment(layout.data)
@@ -165,7 +171,7 @@ def pick_assignment(name: str | None, layout: Layout, log: Log = _stderr) -> Ass
             log(warning)
         source = f"{layout.data} ({'.'.join(DATA_KEY)})"
     if name is None:
-        known = available_assignments()
+        known = available_assignments(course)
         if len(known) != 1:
             raise UsageError(
                 "No assignment named: pass --assignment NAME in the question's entrypoint "
@@ -174,22 +180,7 @@ def pick_assignment(name: str | None, layout: Layout, log: Log = _stderr) -> Ass
             )
         name, source = known[0], "the only one installed"
     log(f"Assignment: {name} (from {source}).")
-    return load_assignment(name)
-
-
-def find_submission(folder: Path, module: str) -> Submission:
-    """The student's submission in ``folder``, by the rules ``discover`` applies to one
-    student's folder: ``<module>.py`` or ``.ipynb``, or one folder down; else a problem."""
-    # The student is named after the folder, so messages read
-    # "Expected regularization.py (or regularization.ipynb) in student/; ...".
-    if not folder.is_dir():
-        return Submission(
-            "student",
-            None,
-            "student/",
-            problem="No files were submitted: there is nothing to grade.",
-        )
-    return submission_from_folder(folder, module, "student")
+    return load_assignment(name, course)
 
 
 # ---------------------------------------------------------------- conversion
@@ -289,10 +280,6 @@ def grader_failure(reason: str) -> dict[str, Any]:
         [f"The grader failed on this submission. {_NO_LOSS}"],
         f"For the instructor: {reason} The job log has the details.",
     )
-
-
-class IsolationRefused(GraderError):
-    """Student code would be isolated too weakly here, and no one allowed it."""
 
 
 _FIX = (
@@ -434,6 +421,7 @@ def grade_job(
     allow_weak_isolation: bool = False,
     started: float | None = None,
     log: Log = _stderr,
+    course: Course | None = None,
 ) -> int:
     """Grade the job in ``root`` and write its results.json once; the exit code.
 
@@ -443,7 +431,8 @@ def grade_job(
     ``timeout`` is the question's timeout in seconds, counted from ``started`` (a
     ``time.monotonic()`` value, the same in every process; default: now). ``isolation``
     is the level to grade at (default: the strongest here); below landlock the job is
-    refused unless ``allow_weak_isolation`` (or the assignment) allows it.
+    refused unless ``allow_weak_isolation`` (or the assignment) allows it. ``course``
+    holds the assignments (default: found from ``GRADER_COURSE`` or the current folder).
 
     Returns 0 once results.json is written, whatever the student scored and also when
     the grader failed (the file says so); 2 if ``root`` is not a folder; 3 if
@@ -459,6 +448,7 @@ def grade_job(
         found = Path(scratch) / "results.json"
         job = {
             "root": str(root),
+            "course": None if course is None else str(course.root),
             "assignment": assignment_name,
             "strict": strict,
             "isolation": isolation,
@@ -534,7 +524,7 @@ def _child(job: dict[str, Any], log: Log = _stderr) -> int:
     return 0
 
 
-def _choose(job: dict[str, Any], assignment: Assignment) -> str:
+def _choose(job: dict[str, Any], assignment: Assignment) -> Level:
     """The isolation level to grade at; IsolationRefused (saying what a student could
     do and how to fix it) below landlock unless allowed, or below ``--strict``."""
     from grader.sandbox.isolation import choose
@@ -547,12 +537,12 @@ def _choose(job: dict[str, Any], assignment: Assignment) -> str:
 
 
 def _grade(layout: Layout, job: dict[str, Any], log: Log) -> dict[str, Any]:
-    from grader.paths import project_root
     from grader.sandbox.isolation import Isolation, describe, guard
 
     deadline = float(job["deadline"])
-    assignment = pick_assignment(job.get("assignment"), layout, log)
-    submission = find_submission(layout.student, assignment.module)
+    course = Course.read(Path(job["course"])) if job.get("course") else find_course()
+    assignment = pick_assignment(job.get("assignment"), layout, log, course)
+    submission = submission_from_upload(layout.student, assignment.module, "student")
     log(f"Submission: {submission.display_path}.")
     if submission.problem is not None or submission.path is None:
         return not_gradable(
@@ -562,8 +552,8 @@ def _grade(layout: Layout, job: dict[str, Any], log: Log) -> dict[str, Any]:
     level = _choose(job, assignment)
     log(f"Isolation: {describe(level)}.")
     # The student's code sees nothing of the job: not the tests, data or results.
-    isolation = Isolation(level, hidden=(layout.root.resolve(),))
-    changed = guard(isolation, project_root())
+    isolation = Isolation(level, hidden=(course.root, layout.root.resolve()))
+    changed = guard(isolation, course.root)
     if changed:
         log(f"Made {len(changed)} files and folders unreadable to the workers' user.")
     limits = assignment.limits.within((deadline - time.monotonic()) * STUDENT_SHARE)
@@ -571,11 +561,9 @@ def _grade(layout: Layout, job: dict[str, Any], log: Log) -> dict[str, Any]:
         f"Limits: {limits.call_timeout:.0f} s per call, {limits.submission_timeout:.0f} s of "
         f"student code in all ({deadline - time.monotonic():.0f} s left before --timeout)."
     )
-    from grader.grading import grade_submission
-    from grader.sandbox.convert import configure_tensorflow
+    from grader.engine.session import GradingSession
 
-    configure_tensorflow()  # the grader's side computes as in `grader run`
-    result = grade_submission(assignment, submission, limits, isolation)
+    result = GradingSession(assignment, limits=limits, isolation=isolation).grade(submission)
     log(
         f"Graded: {_points(result.score)} / {_points(result.max_score)} ({result.status}) "
         f"in {result.duration:g} s."

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.errors import RosterError
 from grader.results import RunResult, StudentResult
 
 __all__ = [
@@ -63,10 +63,6 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     "lti_user_id",
 )
 _MAX_BYTES = 10_000_000
-
-
-class RosterError(UsageError):
-    """The roster file cannot be used as it is."""
 
 
 @dataclass(frozen=True)

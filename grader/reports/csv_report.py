@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from grader.reports._atomic import atomic_write_text
+from grader.files import atomic_write_text
 from grader.results import RunResult, clean_text
 
 __all__ = ["write_grades_csv"]

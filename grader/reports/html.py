@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from grader.checks import figures
-from grader.reports._atomic import atomic_write_text
+from grader.files import atomic_write_text
 from grader.results import CheckResult, RunResult, StudentResult, clean_text
 
 __all__ = [

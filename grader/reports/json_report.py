@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from grader.reports._atomic import atomic_write_text
+from grader.files import atomic_write_text
 from grader.results import RunResult, StudentResult
 
 __all__ = ["write_results_json", "write_student_json"]

@@ -6,10 +6,11 @@ student's other checks still run. Replies are decoded strictly by ``wire``. Work
 forked from the grading process's template (``grader.sandbox.template``), which has
 TensorFlow imported already.
 
-A notebook is converted here, in the trusted process (``grader.notebooks``: read, never
-run), and the worker imports the result exactly as it imports a ``.py``. The errors and
-tracebacks the worker sends back name lines of that generated module; they are
-rewritten here to name the notebook's cells ("regularization.ipynb, cell 4, line 3").
+A notebook is converted in the trusted process by the ``notebook`` loader the caller
+passes (``grader.submissions.load_notebook``: read, never run), and the worker imports
+the result exactly as it imports a ``.py``. The errors and tracebacks the worker sends
+back name lines of that generated module; they are rewritten here to name the
+notebook's cells ("regularization.ipynb, cell 4, line 3").
 
 Every reply is read as untrusted data: a worker's code is the student's, and can send
 anything. Whatever it sends is a ``StudentError`` at worst, never an exception of the
@@ -28,11 +29,11 @@ import signal
 import termios
 import threading
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from grader import notebooks
 from grader.errors import (
     StudentCrash,
     StudentError,
@@ -41,10 +42,10 @@ from grader.errors import (
 )
 from grader.sandbox import wire
 from grader.sandbox.isolation import Isolation
+from grader.sandbox.limits import Limits
 from grader.sandbox.template import Template, TemplateError, remove_tree, template_for
-from grader.submissions import MAX_SOURCE_BYTES
 
-__all__ = ["CallResult", "Limits", "Worker"]
+__all__ = ["CallResult", "ModuleText", "NotebookLoader", "Worker"]
 
 _HEADER_BYTES = 4
 # How much of each piece of a worker's text is kept (characters).
@@ -63,26 +64,26 @@ _NOTEBOOK_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Time and output limits for one submission's worker (seconds, bytes)."""
+class ModuleText(Protocol):
+    """A module made from a student's file that is not plain Python (a notebook): its
+    source, and how to name its lines the way the student knows them."""
 
-    call_timeout: float = 60.0
-    import_timeout: float = 120.0
-    submission_timeout: float = 900.0
-    output_bytes: int = 20_000
-    memory_mb: int = 4096
+    @property
+    def source(self) -> str: ...
 
-    def within(self, seconds: float) -> Limits:
-        """These limits, shortened so that all of the student's code ends within
-        ``seconds`` (an LMS's time limit, less what the grader needs)."""
-        seconds = max(1.0, seconds)
-        return replace(
-            self,
-            call_timeout=min(self.call_timeout, seconds),
-            import_timeout=min(self.import_timeout, seconds),
-            submission_timeout=min(self.submission_timeout, seconds),
-        )
+    @property
+    def numbering(self) -> str: ...
+
+    def locate(self, line: int) -> tuple[int, int] | None: ...
+
+    def rewrite(self, text: str, generated: str, shown: str) -> str: ...
+
+    def skipped_definition(self, name: str) -> Any: ...
+
+
+# Reads a notebook (path, the name the student knows it by) into a module; raises a
+# ``StudentError`` saying why when it cannot be graded.
+NotebookLoader = Callable[[Path, str], ModuleText]
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ class CallResult:
 class Worker:
     """One student's module, loaded in a separate process and called over pipes.
 
-    ``source`` is a ``.py`` file or, when ``notebook`` is true (by default: when its name
-    ends in ``.ipynb``), a notebook whose code cells are the module.
+    ``source`` is a ``.py`` file or, when a ``notebook`` loader is given, a notebook
+    whose code cells (as the loader reads them) are the module.
     """
 
     def __init__(
@@ -105,14 +106,15 @@ class Worker:
         limits: Limits | None = None,
         isolation: Isolation | None = None,
         *,
-        notebook: bool | None = None,
+        notebook: NotebookLoader | None = None,
     ) -> None:
         self.source = source
         self.module = module
-        self.notebook = source.suffix.lower() == ".ipynb" if notebook is None else notebook
+        self._load_notebook = notebook
+        self.notebook = notebook is not None
         # How the student knows the file: errors name it.
         self.shown = source.name if self.notebook else f"{module}.py"
-        self._converted: notebooks.Notebook | None = None
+        self._converted: ModuleText | None = None
         self.limits = limits or Limits()
         self.isolation = isolation or Isolation()
         self._template: Template | None = None
@@ -290,7 +292,7 @@ class Worker:
         error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
         details = self._rewrite(_text(error.get("traceback"), _MAX_TRACEBACK))
         if self._converted is not None and details:
-            details = f"{details.rstrip()}\n\n({notebooks.CELL_NUMBERING})"
+            details = f"{details.rstrip()}\n\n({self._converted.numbering})"
         if error.get("kind") == "import_timeout":
             line = error.get("line")
             known = type(line) is int and 0 < line <= self._line_count()
@@ -343,19 +345,13 @@ class Worker:
         hint = _NOTEBOOK_HINT if self._converted is not None else _PY_HINT
         return f"Importing {self.shown} did not finish within {budget:g} s{where}. {hint}"
 
-    def _convert_notebook(self) -> notebooks.Notebook:
+    def _convert_notebook(self) -> ModuleText:
         """The module the notebook's code cells make; a notebook that cannot be read
         fails the import, with the reason (discovery normally caught it already)."""
-        limit = notebooks.MAX_NOTEBOOK_BYTES
-        with self.source.open("rb") as handle:
-            data = handle.read(limit + 1)
+        assert self._load_notebook is not None
         try:
-            if len(data) > limit:
-                raise notebooks.NotebookError(
-                    f"{self.shown} is over the grader's limit of {limit:,} bytes for a notebook."
-                )
-            return notebooks.convert(data, self.shown, max_source_bytes=MAX_SOURCE_BYTES)
-        except notebooks.NotebookError as exc:
+            return self._load_notebook(self.source, self.shown)
+        except StudentError as exc:
             self._import_error = StudentImportError(str(exc), kind="import")
             raise self._import_error from None
 

@@ -44,31 +44,35 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from grader.errors import UsageError
-from grader.paths import project_root
 
 __all__ = [
     "LEVELS",
     "WEAK_LEVEL_RISKS",
     "Capabilities",
     "Isolation",
+    "Level",
+    "available",
     "capabilities",
     "choose",
     "confinement",
     "describe",
     "detect",
     "guard",
+    "level_named",
     "protect",
     "reach",
     "require",
     "wrap_command",
 ]
 
-LEVELS = ("limits", "landlock", "bubblewrap")
+# Weakest first.
+Level = Literal["limits", "landlock", "bubblewrap"]
+LEVELS: tuple[Level, ...] = get_args(Level)
 # The weakest level that grades without an explicit "yes, I accept the risk".
-SAFE_LEVEL = "landlock"
+SAFE_LEVEL: Level = "landlock"
 WEAK_LEVEL_RISKS = (
     "at the limits level a student's code runs as the grader's own user: it can read the "
     "reference solution, the hidden checks and the course secret and print them into its "
@@ -79,9 +83,10 @@ WEAK_LEVEL_RISKS = (
 
 @dataclass(frozen=True)
 class Isolation:
-    """The isolation level in force and the paths the worker must not see."""
+    """The isolation level in force and the paths the worker must not see (the course
+    folder among them: its reference solutions, check files and secret)."""
 
-    level: str = "limits"
+    level: Level = "limits"
     hidden: tuple[Path, ...] = field(default_factory=tuple)
 
 
@@ -243,7 +248,7 @@ def capabilities() -> Capabilities:
     return Capabilities(bubblewrap, abi, seccomp_works, root, why)
 
 
-def detect() -> str:
+def detect() -> Level:
     """The strongest level this machine offers."""
     caps = capabilities()
     if caps.bubblewrap:
@@ -260,10 +265,16 @@ def available(level: str) -> bool:
     )
 
 
+def level_named(name: str) -> Level:
+    """The level called ``name``; ``UsageError`` for any other text."""
+    for level in LEVELS:
+        if level == name:
+            return level
+    raise UsageError(f"Unknown isolation level {name!r}; use one of {', '.join(LEVELS)}.")
+
+
 def _level_index(level: str) -> int:
-    if level not in LEVELS:
-        raise UsageError(f"Unknown isolation level {level!r}; use one of {', '.join(LEVELS)}.")
-    return LEVELS.index(level)
+    return LEVELS.index(level_named(level))
 
 
 def require(level: str, minimum: str | None) -> None:
@@ -291,23 +302,23 @@ def _landlock_hint() -> str:
 
 def choose(
     requested: str | None = None, *, allow_weak: bool = False, strict: str | None = None
-) -> str:
+) -> Level:
     """The level to grade at: ``requested`` (it must work here) or the strongest this
     machine offers. Below ``landlock`` only with ``allow_weak``: a student could then
     read the reference and forge results. ``GRADER_ISOLATION`` and
     ``GRADER_ALLOW_WEAK_ISOLATION=1`` say the same for entry points an LMS starts."""
     requested = requested or os.environ.get("GRADER_ISOLATION") or None
     allow_weak = allow_weak or os.environ.get("GRADER_ALLOW_WEAK_ISOLATION") == "1"
+    level: Level
     if requested is not None:
-        _level_index(requested)
-        if not available(requested):
+        level = level_named(requested)
+        if not available(level):
             why = (
                 "bubblewrap cannot start here"
                 if requested == "bubblewrap"
                 else capabilities().why_not
             )
             raise UsageError(f"Isolation level {requested!r} is not available here: {why}.")
-        level = requested
     else:
         level = detect()
     require(level, strict)
@@ -512,20 +523,20 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [bwrap, *_BWRAP_BASE, "--ro-bind", "/", "/", *_hide_machine()]
     args += [*_sized(), "--tmpfs", "/tmp"]
-    root = project_root()
     python = _python_installation()
     # Python back in, wherever it lives (a pyenv under /root, a conda under /opt); inside
     # the project it comes back below, after the project is hidden.
     for path in python:
         if path.parts[1] not in _SYSTEM_FOLDERS and path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    # The grader package the worker imports (in the checkout, or wherever it is installed
-    # when GRADER_ROOT points at another folder of assignments), and a Python that the
-    # hiding below or the fresh /tmp covered (a venv inside the project or under /tmp).
+    # The grader package the worker imports (in a course's checkout, or wherever it is
+    # installed), and a Python that the hiding below or the fresh /tmp covered (a venv
+    # inside the course folder or under /tmp).
     package = Path(__file__).resolve().parents[1]
-    covered = [p for p in python if p.is_relative_to(root) or p.is_relative_to("/tmp")]
+    hidden = [p.resolve() for p in isolation.hidden]
+    covered = [p for p in python if any(p.is_relative_to(h) for h in [*hidden, Path("/tmp")])]
     keep = [package, *covered]
-    for path in (root, *isolation.hidden):
+    for path in hidden:
         resolved = path.resolve()
         # Anything under /tmp is already behind the fresh /tmp.
         if resolved.is_dir() and resolved != Path("/") and not resolved.is_relative_to("/tmp"):

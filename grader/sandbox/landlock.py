@@ -32,7 +32,9 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["KNOWN_ABI", "LandlockError", "abi", "restrict"]
+from grader.errors import ConfinementError
+
+__all__ = ["KNOWN_ABI", "ConfinementError", "abi", "restrict"]
 
 KNOWN_ABI = 7  # the newest ABI whose rights this module knows
 
@@ -86,10 +88,6 @@ _WRITE_RIGHTS = (
 )
 
 
-class LandlockError(OSError):
-    """The kernel has no Landlock, or confining the process failed."""
-
-
 class _RulesetAttr(ctypes.Structure):
     _fields_ = (
         ("handled_access_fs", ctypes.c_uint64),
@@ -115,9 +113,9 @@ def _syscall(number: int, *args: int | ctypes._CArgObject | None) -> int:
     return result
 
 
-def _error(step: str) -> LandlockError:
+def _error(step: str) -> ConfinementError:
     code = ctypes.get_errno()
-    return LandlockError(code, f"Landlock: {step}: {os.strerror(code)}")
+    return ConfinementError(code, f"Landlock: {step}: {os.strerror(code)}")
 
 
 def abi() -> int:
@@ -132,7 +130,7 @@ def abi() -> int:
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
         return 0
-    raise LandlockError(code, f"Landlock: ABI version: {os.strerror(code)}")
+    raise ConfinementError(code, f"Landlock: ABI version: {os.strerror(code)}")
 
 
 def _handled(version: int) -> tuple[int, int, int, int]:
@@ -167,7 +165,7 @@ def _add_rule(ruleset: int, path: str | Path, rights: int) -> None:
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return  # a path this process cannot reach stays out of reach: no rule is stricter
     except OSError as exc:
-        raise LandlockError(exc.errno, f"Landlock: cannot open {path}: {exc.strerror}") from exc
+        raise ConfinementError(exc.errno, f"Landlock: cannot open {path}: {exc.strerror}") from exc
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             rights &= _FILE_RIGHTS
@@ -189,17 +187,17 @@ def restrict(read_only: Sequence[str | Path], read_write: Sequence[str | Path]) 
     and no signals to processes outside the sandbox (6). Sets ``no_new_privs``. Paths
     that do not exist, or that this process may not search, are skipped; a
     non-directory gets only the rights that apply to files. Returns the ABI applied
-    (the kernel's, at most ``KNOWN_ABI``). Raises ``LandlockError`` if the kernel has
+    (the kernel's, at most ``KNOWN_ABI``). Raises ``ConfinementError`` if the kernel has
     no Landlock or any step fails; nothing is applied then (but ``no_new_privs``).
     Call it while the process has one thread: the kernel confines only the caller.
     """
     version = abi()
     if version == 0:
-        raise LandlockError(errno.ENOSYS, "Landlock: this kernel does not offer it")
+        raise ConfinementError(errno.ENOSYS, "Landlock: this kernel does not offer it")
     version = min(version, KNOWN_ABI)
     threads = _threads()
     if threads is not None and threads > 1:
-        raise LandlockError(
+        raise ConfinementError(
             errno.EBUSY, f"Landlock: the process has {threads} threads; only one would be confined"
         )
     fs, net, scoped, size = _handled(version)

@@ -17,7 +17,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["SeccompError", "confine", "deny", "supported"]
+from grader.errors import ConfinementError
+
+__all__ = ["ConfinementError", "confine", "deny", "supported"]
 
 # seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6].
 _NR = 0
@@ -362,10 +364,6 @@ _libc.syscall.restype = ctypes.c_long
 _libc.prctl.restype = ctypes.c_int
 
 
-class SeccompError(OSError):
-    """The filter could not be installed."""
-
-
 class _SockFilter(ctypes.Structure):
     _fields_ = (
         ("code", ctypes.c_uint16),
@@ -408,7 +406,7 @@ class _Program:
                 return 0
             distance = self._labels[target] - index - 1
             if not 0 <= distance <= 255:
-                raise SeccompError(errnos.EINVAL, f"seccomp: jump to {target} out of range")
+                raise ConfinementError(errnos.EINVAL, f"seccomp: jump to {target} out of range")
             return distance
 
         return [
@@ -426,7 +424,7 @@ def _arch() -> _Arch | None:
 def _required_arch() -> _Arch:
     arch = _arch()
     if arch is None:
-        raise SeccompError(errnos.ENOSYS, f"seccomp: no syscall table for {os.uname().machine}")
+        raise ConfinementError(errnos.ENOSYS, f"seccomp: no syscall table for {os.uname().machine}")
     return arch
 
 
@@ -502,7 +500,7 @@ def _install(arch: _Arch, program: _Program) -> None:
     fprog = _SockFprog(len(instructions), ctypes.cast(array, ctypes.POINTER(_SockFilter)))
     if _libc.prctl(_PR_SET_NO_NEW_PRIVS, *map(ctypes.c_ulong, (1, 0, 0, 0))) != 0:
         code = ctypes.get_errno()
-        raise SeccompError(code, f"seccomp: no_new_privs: {os.strerror(code)}")
+        raise ConfinementError(code, f"seccomp: no_new_privs: {os.strerror(code)}")
     result = _libc.syscall(
         ctypes.c_long(arch.syscalls["seccomp"]),
         ctypes.c_long(_SET_MODE_FILTER),
@@ -511,9 +509,9 @@ def _install(arch: _Arch, program: _Program) -> None:
     )
     if result < 0:
         code = ctypes.get_errno()
-        raise SeccompError(code, f"seccomp: install filter: {os.strerror(code)}")
+        raise ConfinementError(code, f"seccomp: install filter: {os.strerror(code)}")
     if result > 0:  # TSYNC names a thread it could not filter
-        raise SeccompError(errnos.EBUSY, f"seccomp: thread {result} cannot be filtered")
+        raise ConfinementError(errnos.EBUSY, f"seccomp: thread {result} cannot be filtered")
 
 
 def confine() -> None:
@@ -522,7 +520,7 @@ def confine() -> None:
     Denied with EPERM: ``socket()`` for every family, ``socketpair()`` but AF_UNIX,
     ``clone()`` with any CLONE_NEW* flag, and every call in ``_DENIED``; ``clone3`` fails
     with ENOSYS (glibc then uses ``clone``). On x86_64 every x32 call is denied; a call
-    of another ABI (i386 ``int 0x80``, arm32) kills the process. Raises ``SeccompError``
+    of another ABI (i386 ``int 0x80``, arm32) kills the process. Raises ``ConfinementError``
     if the filter cannot be installed.
     """
     arch = _required_arch()

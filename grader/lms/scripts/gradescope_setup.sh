@@ -50,9 +50,12 @@ recent_enough "$PYTHON" || { echo "setup.sh: no Python 3.11+ could be installed"
 
 # Fail the build now, not on the first submission.
 cd "$SOURCE"
-GRADER_ROOT="$SOURCE" PYTHONPATH="$SOURCE" TF_CPP_MIN_LOG_LEVEL=3 \
+GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" TF_CPP_MIN_LOG_LEVEL=3 \
     "$VENV/bin/python" -c 'import grader.cli, keras, tensorflow; print("grader", grader.__version__, "tensorflow", tensorflow.__version__, "keras", keras.__version__)'
+# The bundle's course.toml reads, and holds the assignment.
+GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
+    'from grader.course import find_course; c = find_course(); assert "@@ASSIGNMENT@@" in c.assignment_names(), c; print("course:", c.title)'
 # Which isolation this image offers (the grading container may differ): informative only.
-GRADER_ROOT="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
+GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
     'from grader.sandbox.isolation import describe, detect; print("isolation here:", describe(detect()))' ||
     true

@@ -19,14 +19,17 @@ import pytest
 
 from grader.assignment import Assignment
 from grader.checks import keras_state
+from grader.engine.check_modules import CheckModules
+from grader.engine.plugin import GradingPlugin
+from grader.engine.proxy import ModuleProxy, submission_proxy
+from grader.engine.reference import reference_proxy
 from grader.errors import GraderError
-from grader.modules import ModuleProxy, reference_proxy, submission_proxy
-from grader.pytest_plugin import GradingPlugin
 from grader.results import CheckResult, CheckStatus, StudentResult, StudentStatus
-from grader.sandbox.client import Limits, Worker
+from grader.sandbox.client import Worker
 from grader.sandbox.convert import configure_tensorflow
 from grader.sandbox.isolation import Isolation
-from grader.submissions import Submission
+from grader.sandbox.limits import Limits
+from grader.submissions import Submission, load_notebook
 
 __all__ = [
     "ReferenceBaseline",
@@ -185,7 +188,7 @@ def grade_submission(
         assignment.module,
         limits or assignment.limits,
         isolation,
-        notebook=submission.notebook,
+        notebook=load_notebook if submission.notebook else None,
     )
     try:
         plugin = GradingPlugin(
@@ -238,23 +241,11 @@ def _fault_summary(plugin: GradingPlugin, exit_code: int, checks: list[CheckResu
     return f"pytest exit code {exit_code}."
 
 
-def _forget_other_check_modules(paths: list[Path]) -> None:
-    # pytest's importlib mode names a check module after its file ("test_model") and
-    # reuses a module of that name already imported: another assignment's file of the
-    # same name would silently stand in for this one's checks.
-    for path in paths:
-        module = sys.modules.get(path.stem)
-        found = getattr(module, "__file__", None)
-        if module is not None and (found is None or Path(found).resolve() != path.resolve()):
-            del sys.modules[path.stem]
-
-
 def _run_pytest(assignment: Assignment, plugin: GradingPlugin) -> int:
     paths = assignment.check_files()
     files = [str(p) for p in paths]
     if not files:
         raise GraderError(f"Assignment {assignment.name} has no test_*.py check files.")
-    _forget_other_check_modules(paths)
     args = [
         *files,
         "-c",
@@ -279,6 +270,8 @@ def _run_pytest(assignment: Assignment, plugin: GradingPlugin) -> int:
     ]
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        code = pytest.main(args, plugins=[plugin])
+        # Each check folder is a package of its own: see check_modules.
+        modules = CheckModules(assignment.directory, assignment.name)
+        code = pytest.main(args, plugins=[plugin, modules])
     os.environ.pop("PYTEST_CURRENT_TEST", None)
     return int(code)

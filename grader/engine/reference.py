@@ -1,10 +1,9 @@
-"""The reference's answers, recorded so that students can run the visible checks
-without the reference solution.
+"""The reference solution as the ``reference`` fixture sees it: live or recorded.
 
-``record_answers`` grades the reference solution itself, through the normal worker, on
-the assignment's visible checks, and records every call those checks make to the
-``reference`` fixture. A release writes the result to ``checks/answers.json``;
-``RecordedReference`` answers the same calls from it on a student's machine.
+``ReferenceModule`` runs the reference solution in the grading process, memoizing its
+answers. A release's checks folder holds no reference: its answers were recorded
+(``grader.engine.recording``) into ``checks/answers.json``, and ``RecordedReference``
+answers the same calls from it on a student's machine. ``reference_proxy`` picks one.
 
 Finding the recorded answer of a call
 -------------------------------------
@@ -36,12 +35,14 @@ says that it can only run when the work is graded.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
-from collections.abc import Iterator
+import sys
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -49,29 +50,31 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import pytest
 
-from grader import checks
-from grader.checks.models import config_names
+from grader.checks.rebuild import config_names, live_object
+from grader.engine.proxy import ModuleProxy, call_key_text
 from grader.errors import AssignmentError
-from grader.modules import ModuleProxy
-from grader.reports._atomic import atomic_write_text
 from grader.sandbox import wire
 from grader.sandbox.client import CallResult
+from grader.sandbox.convert import Converter
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
-    from grader.sandbox.isolation import Isolation
 
 __all__ = [
     "ATOL",
     "FORMAT",
     "NOT_RECORDED",
+    "PACKAGES",
     "RTOL",
     "CallKey",
     "RecordedReference",
+    "ReferenceModule",
+    "call_in_process",
     "call_key",
-    "record_answers",
+    "installed_version",
     "recorded_reference",
-    "write_answers",
+    "reference_for",
+    "reference_proxy",
 ]
 
 FORMAT = 1
@@ -79,7 +82,7 @@ RTOL = 1e-5
 ATOL = 1e-7
 # Part of the message of a check that needs an answer nobody recorded.
 NOT_RECORDED = "this check can only run when your work is graded"
-_PACKAGES = ("keras", "tensorflow-cpu", "numpy")
+PACKAGES = ("keras", "tensorflow-cpu", "numpy")
 
 
 # ---------------------------------------------------------------- keys
@@ -174,115 +177,7 @@ class _Canonical:
 _NAMING_KEYS = frozenset(["name", "inbound_nodes", "input_layers", "output_layers"])
 
 
-# ---------------------------------------------------------------- recording
-
-
-class _Recorder:
-    """Passes each call on to the live reference and keeps its answer."""
-
-    def __init__(self, live: ModuleProxy) -> None:
-        self._live = live
-        self._seen: set[tuple[str, bytes]] = set()
-        self.entries: list[dict[str, Any]] = []
-        self.proxy = ModuleProxy(self._call, "reference (recording its answers)")
-
-    def _call(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], gradients: bool
-    ) -> CallResult:
-        key = call_key(name, args, kwargs, gradients)
-        if gradients:
-            result = self._live.call_with_gradients(name, *args, **kwargs)
-        else:
-            result = CallResult(self._live.call(name, *args, **kwargs))
-        seen = (key.key, key.numbers.tobytes())
-        if seen not in self._seen:
-            self._seen.add(seen)
-            self.entries.append(
-                {
-                    "function": name,
-                    "gradients": gradients,
-                    "key": key.key,
-                    "numbers": wire.encode(key.numbers),
-                    "answer": wire.encode(result.value),
-                    "answer_gradients": None
-                    if result.gradients is None
-                    else [wire.encode(g) for g in result.gradients],
-                }
-            )
-        return result
-
-
-@contextlib.contextmanager
-def _fresh_memo() -> Iterator[None]:
-    # Checks memoize the reference's side of their experiments per process: a result
-    # memoized earlier would hide the reference calls behind it from the recording.
-    saved = dict(checks._MEMO)
-    checks._MEMO.clear()
-    try:
-        yield
-    finally:
-        checks._MEMO.clear()
-        checks._MEMO.update(saved)
-
-
-def record_answers(
-    assignment: Assignment, isolation: Isolation | None = None, *, hidden: bool = False
-) -> dict[str, Any]:
-    """Grade the reference solution on the assignment's visible checks (all its checks
-    with ``hidden``: never for a release, only for a trusted stand-in such as the speed
-    benchmark's baselines), through the worker as a student's code is graded, recording
-    the reference's answers to every call the checks make. The reference must pass
-    every check it is graded on."""
-    from grader.grading import grade_submission
-    from grader.modules import reference_for
-    from grader.sandbox.convert import configure_tensorflow
-    from grader.submissions import Submission
-
-    if assignment.answers is not None:
-        raise AssignmentError(
-            f"{assignment.name}: answers are recorded from the live reference solution, "
-            "which a release's checks folder does not hold."
-        )
-    configure_tensorflow()  # the reference answers as in a grading process
-    visible = assignment if hidden else assignment.visible()
-    live = reference_for(assignment.reference, assignment.module)
-    recorder = _Recorder(live.proxy)
-    if visible.checks:
-        reference = assignment.reference
-        submission = Submission("reference", reference, reference.name)
-        with _fresh_memo():
-            result = grade_submission(
-                visible, submission, isolation=isolation, reference=recorder.proxy
-            )
-        wrong = [c for c in result.checks if c.status != "passed"]
-        if wrong:
-            listed = "; ".join(
-                f"{c.name}: {c.status}: {(c.message.splitlines() or [''])[0][:200]}" for c in wrong
-            )
-            raise AssignmentError(
-                f"The reference solution of {assignment.name} does not pass its own "
-                f"checks, so its answers cannot be recorded ({listed})."
-            )
-    return {
-        "format": FORMAT,
-        "assignment": assignment.name,
-        "module": assignment.module,
-        "recorded_with": {name: _version(name) for name in _PACKAGES},
-        "tolerance": {"rtol": RTOL, "atol": ATOL},
-        "entries": recorder.entries,
-    }
-
-
-def write_answers(data: dict[str, Any], path: Path) -> None:
-    """Write recorded answers as ``answers.json``: one entry per line, to diff well."""
-    head = {k: v for k, v in data.items() if k != "entries"}
-    lines = [json.dumps(entry, separators=(",", ":")) for entry in data["entries"]]
-    text = json.dumps(head, indent=1)[:-2] + ',\n "entries": [\n'
-    text += ",\n".join(lines) + "\n ]\n}\n"
-    atomic_write_text(path, text)
-
-
-def _version(package: str) -> str:
+def installed_version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -354,7 +249,7 @@ class RecordedReference:
         return copy.deepcopy(best.result)
 
     def _not_recorded(self, name: str) -> NoReturn:
-        installed = _version("keras")
+        installed = installed_version("keras")
         version = ""
         if self.keras and installed and installed != self.keras:
             version = (
@@ -385,3 +280,79 @@ def recorded_reference(path: Path) -> RecordedReference:
         cached = (info.st_mtime_ns, info.st_size, RecordedReference.from_file(resolved))
         _LOADED[resolved] = cached
     return cached[2]
+
+
+# ---------------------------------------------------------------- the live reference
+
+
+class ReferenceModule:
+    """The reference solution, run in the trusted process; its answers are memoized
+    by their arguments, so the reference's side is computed once per process."""
+
+    def __init__(self, path: Path, module: str) -> None:
+        if not path.is_file():
+            raise AssignmentError(f"The reference solution {path} does not exist.")
+        self.path = path
+        self.module = _load_module(path, f"_grader_reference_{module}")
+        # Wire models the reference is given may come from a student: the grader builds
+        # them from its own allowlist, never Keras' deserialization.
+        self._convert = Converter(keras_builder=live_object)
+        self._cache: dict[str, CallResult] = {}
+        self.proxy = ModuleProxy(self._call, f"reference {module}")
+
+    def _call(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], grads: bool
+    ) -> CallResult:
+        key = call_key_text(name, args, kwargs, grads)
+        if key not in self._cache:
+            function = getattr(self.module, name)
+            self._cache[key] = call_in_process(self._convert, function, args, kwargs, grads)
+        return copy.deepcopy(self._cache[key])
+
+
+def call_in_process(
+    convert: Converter,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    grads: bool,
+) -> CallResult:
+    """Call ``function`` in this process as a worker would: live arguments rebuilt from
+    wire values, seeds reset, and the answer sent through the wire format and back,
+    exactly as a student's answer travels."""
+    live_args = convert.from_plain(list(args))
+    live_kwargs = convert.from_plain(dict(kwargs))
+    convert.keras.utils.set_random_seed(0)
+    value, gradients = convert.call(function, live_args, live_kwargs, grads)
+    plain = wire.decode(wire.loads(wire.dumps(wire.encode(convert.to_plain(value)))))
+    plain_grads = None if gradients is None else [wire.decode(wire.encode(g)) for g in gradients]
+    return CallResult(plain, plain_grads)
+
+
+_REFERENCES: dict[Path, ReferenceModule] = {}
+
+
+def reference_for(path: Path, module: str) -> ReferenceModule:
+    """One ReferenceModule per reference file and process."""
+    resolved = path.resolve()
+    if resolved not in _REFERENCES:
+        _REFERENCES[resolved] = ReferenceModule(resolved, module)
+    return _REFERENCES[resolved]
+
+
+def reference_proxy(assignment: Assignment) -> ModuleProxy:
+    """What the ``reference`` fixture answers with: the live reference solution, or, in a
+    release's checks folder (no reference there), its recorded answers."""
+    if assignment.answers is not None:
+        return recorded_reference(assignment.answers).proxy
+    return reference_for(assignment.reference, assignment.module).proxy
+
+
+def _load_module(path: Path, name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise AssignmentError(f"Cannot load {path}.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

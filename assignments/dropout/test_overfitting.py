@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks import Panel, curve_pair, expect, fail, memo, show_curves
+from grader.checks import Call, check, expect, fail, memo, show_curves
 from grader.checks import training as T
-from grader.checks.models import dense_stack, expect_input_dim, rebuild
+from grader.checks.data import Dataset, overfit_data
+from grader.checks.figures import gap_panel
+from grader.checks.models import dense_stack, expect_input_dim
+from grader.checks.rebuild import rebuild
+
+from . import _calibrated as C
 
 # Measured on 2 CPU cores, about 0.35 s per run. The no-dropout network's gap is 1.03, with
 # dropout 0.40 (ratio 0.39; 0.24 to 0.39 over data seeds 0-3). Perturbing the initial
@@ -31,14 +36,17 @@ REL_TOL = 0.05  # per final training and validation MSE, against the reference's
 # of the experiment's memo key: every run here must use the same value.
 RECORD_EVERY = 50
 
-CALL = (
-    f"dropout_model(rate={RATE}, hidden_units={HIDDEN_UNITS}, "
-    f"hidden_layers={HIDDEN_LAYERS}, input_dim=1)"
+CALL = Call(
+    "dropout_model",
+    rate=RATE,
+    hidden_units=HIDDEN_UNITS,
+    hidden_layers=HIDDEN_LAYERS,
+    input_dim=1,
 )
 
 
-def _data() -> T.Dataset:
-    return memo("dropout-experiment-data", lambda: T.overfit_data(T.DATA_SEED))
+def _data() -> Dataset:
+    return memo("experiment-data", lambda: overfit_data(C.DATA_SEED))
 
 
 def _run(model: Any) -> T.GapOutcome:
@@ -47,16 +55,13 @@ def _run(model: Any) -> T.GapOutcome:
         _data(),
         epochs=EPOCHS,
         learning_rate=LEARNING_RATE,
-        seed=T.INIT_SEED,
+        seed=C.INIT_SEED,
         record_every=RECORD_EVERY,
     )
 
 
 def _trained(module: Any) -> T.GapOutcome:
-    answer = module.dropout_model(
-        rate=RATE, hidden_units=HIDDEN_UNITS, hidden_layers=HIDDEN_LAYERS, input_dim=1
-    )
-    model = rebuild(answer, f"`{CALL}`")
+    model = rebuild(CALL.on(module), f"`{CALL}`")
     expect_input_dim(model, 1, f"`{CALL}`")
     # The grader's data has one target per point: another output shape cannot be trained.
     expect(
@@ -79,22 +84,16 @@ def _close(got: float, want: float) -> bool:
     return abs(got - want) <= REL_TOL * abs(want)
 
 
-def _panel(title: str, plain: T.GapOutcome, dropout: T.GapOutcome, label: str) -> Panel:
-    return Panel(
-        title,
-        [
-            *curve_pair(plain, label="without dropout", model="unregularized"),
-            *curve_pair(dropout, label=label, model="regularized"),
-        ],
-    )
-
-
 def _show_experiment(plain: T.GapOutcome, mine: T.GapOutcome, ref: T.GapOutcome) -> None:
     show_curves(
         "Loss curves in the grader's experiment",
         [
-            _panel("Your dropout_model", plain, mine, "your dropout_model"),
-            _panel("Reference solution", plain, ref, "reference dropout_model"),
+            gap_panel(
+                "Your dropout_model", (plain, "without dropout"), (mine, "your dropout_model")
+            ),
+            gap_panel(
+                "Reference solution", (plain, "without dropout"), (ref, "reference dropout_model")
+            ),
         ],
         x_label="epoch",
         y_label="data MSE",
@@ -108,9 +107,12 @@ def _show_experiment(plain: T.GapOutcome, mine: T.GapOutcome, ref: T.GapOutcome)
     )
 
 
+@check("dropout_model", points=3)
 def test_dropout_shrinks_gap(submission, reference):
-    plain = memo("dropout-experiment-plain", _plain)
-    ref = memo("dropout-experiment-reference", lambda: _trained(reference))
+    """Trained by the grader, the dropout model overfits clearly less than the same network
+    without dropout, and matches the reference's run."""
+    plain = memo("experiment-plain", _plain)
+    ref = memo("experiment-reference", lambda: _trained(reference))
     mine = _trained(submission)
     _show_experiment(plain, mine, ref)  # before the verdict: the curves explain a failure
     expect(

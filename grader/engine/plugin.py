@@ -12,13 +12,14 @@ student must never be able to void a check by making the grader raise. Such a fa
 carries an ``internal`` note (the exception and traceback) for the instructor, since it
 may be a grader bug. *error*, which counts neither for nor against the student, is kept
 for faults shown to be the grader's: the check does not pass on the reference solution
-either (``baseline``, see ``grader.grading.reference_baseline``), the worker's template
+either (``baseline``, see ``grader.engine.grading.reference_baseline``), the worker's template
 cannot start or the assignment's own files are unusable (``INFRASTRUCTURE_ERRORS``), or
 the check failed outside its body (collection, setup) or was skipped.
 
 The figures a check records (``grader.checks.figures``) are attached to its result,
 whatever its status; recording one can never change that status. Which checks drew
-inputs from the course secret is recorded too (``secret_checks``).
+inputs from the course secret is recorded too (``secret_checks``). Before each check
+the plugin keys the checks' ``memo`` under its assignment (``grader.checks.calls``).
 """
 
 from __future__ import annotations
@@ -31,17 +32,23 @@ import pytest
 
 from grader.assignment import Assignment, CheckSpec
 from grader.checks import figures, secret
-from grader.errors import AssignmentError, StudentError, StudentImportError, StudentTimeout
-from grader.modules import ModuleProxy
+from grader.checks.calls import set_memo_namespace
+from grader.engine.proxy import ModuleProxy
+from grader.errors import (
+    AssignmentError,
+    InfrastructureError,
+    StudentError,
+    StudentImportError,
+    StudentTimeout,
+)
 from grader.results import CheckResult, CheckStatus
-from grader.sandbox.template import TemplateError
 
 __all__ = ["INFRASTRUCTURE_ERRORS", "GradingPlugin"]
 
 # Faults of the grading machine or the assignment's own files (a worker template that
 # cannot start, a missing course secret), whoever is graded: the check is the grader's
 # error. Nothing a student sends can raise these.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (TemplateError, AssignmentError)
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (InfrastructureError, AssignmentError)
 
 # Longest internal note kept per check (the traceback's end is what matters).
 _INTERNAL_LIMIT = 20_000
@@ -65,6 +72,9 @@ class GradingPlugin:
         on_hidden: Callable[[], None] | None = None,
     ) -> None:
         self.assignment = assignment
+        # Checks' memo keys live under their assignment's folder: two assignments (or a
+        # release's checks folder and its source) graded in one process never share one.
+        self._memo_namespace = f"{assignment.name}:{assignment.directory.resolve()}"
         # Called once, before the first hidden check: their inputs come from the course
         # secret, so from then on nothing the student's code prints may reach them.
         self._on_hidden = on_hidden
@@ -107,6 +117,8 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         figures.start_recording()
         secret.start_check()
+        secret.use_secret(self.assignment.secret)
+        set_memo_namespace(self._memo_namespace)
         if self._on_hidden is not None and self._hidden(item):
             on_hidden, self._on_hidden = self._on_hidden, None
             on_hidden()

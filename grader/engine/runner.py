@@ -37,24 +37,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from grader import __version__
-from grader.assignment import Assignment
-from grader.paths import project_root
-from grader.reports._atomic import atomic_write_text
+from grader.assignment import Assignment, load_assignment
+from grader.course import Course, pick_assignment
+from grader.engine.session import GradingSession, quiet_process
+from grader.errors import UsageError
+from grader.files import atomic_write_text
+from grader.paths import package_templates
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import feedback_filename, write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
 from grader.results import RunResult, StudentResult
-from grader.sandbox.client import Limits
-from grader.sandbox.isolation import Isolation, describe
-from grader.submissions import Submission
+from grader.sandbox.isolation import Isolation, choose, describe, guard
+from grader.sandbox.limits import Limits
+from grader.submissions import Submission, discover
 
 __all__ = [
+    "ClassRun",
     "ResumePlan",
     "RunOptions",
     "grade_class",
     "grader_fault_result",
     "grading_key",
     "plan_run",
+    "prepare_class_run",
     "submission_key",
 ]
 
@@ -68,44 +73,33 @@ class RunOptions:
     limits: Limits | None = None
     force: bool = False  # grade every submission again, even those already graded in out_dir
     isolation: Isolation = field(default_factory=Isolation)
+    # The feedback and summary page templates (a course may override the grader's own).
+    templates: Path = field(default_factory=package_templates)
 
 
 def _init_grading_process(isolation: Isolation) -> None:
-    # Grading processes speak through return values only; TensorFlow's notes and
-    # pytest's output would garble the instructor's terminal.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import gc
-
     from grader.sandbox.template import TemplateError, template_for
 
     # The workers' template imports TensorFlow while this process does.
     with contextlib.suppress(TemplateError):  # the first worker tries again, and says why
         template_for(isolation)
-    from grader.sandbox.convert import configure_tensorflow
+    quiet_process()
 
-    configure_tensorflow()
-    import keras  # noqa: F401
 
-    # TensorFlow's and Keras' objects live as long as the process: collections skip them.
-    gc.freeze()
+# This grading process's sessions: one per assignment, limits and isolation level.
+_SESSIONS: dict[tuple[Assignment, Limits | None, Isolation], GradingSession] = {}
 
 
 def _grade_task(
-    name: str,
-    root: str,
+    assignment: Assignment,
     submission: Submission,
     limits: Limits | None,
     isolation: Isolation,
 ) -> str:
-    from grader.assignment import load_assignment
-    from grader.grading import grade_submission
-
-    assignment = load_assignment(name, Path(root))
-    return json.dumps(grade_submission(assignment, submission, limits, isolation).to_dict())
+    key = (assignment, limits, isolation)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = GradingSession(assignment, limits=limits, isolation=isolation)
+    return json.dumps(_SESSIONS[key].grade(submission).to_dict())
 
 
 def grader_fault_result(assignment: Assignment, submission: Submission, why: str) -> StudentResult:
@@ -286,6 +280,72 @@ def plan_run(
         else:
             done[submission.student] = earlier
     return ResumePlan(key, done, tuple(todo), keys, index)
+
+
+@dataclass(frozen=True)
+class ClassRun:
+    """A class ready to grade: what ``prepare_class_run`` found and decided."""
+
+    assignment: Assignment
+    submissions: tuple[Submission, ...]
+    ignored: tuple[str, ...]  # top-level entries that are not submissions
+    options: RunOptions
+    plan: ResumePlan
+    protected: tuple[Path, ...]  # files whose permissions were changed to guard them
+
+
+def prepare_class_run(
+    course: Course,
+    submissions: Path,
+    options: RunOptions,
+    *,
+    assignment_name: str | None = None,
+    limits: dict[str, float | int | None] | None = None,
+    isolation_level: str | None = None,
+    allow_weak_isolation: bool = False,
+    strict: str | None = None,
+    note: Callable[[str], object] | None = None,
+) -> ClassRun:
+    """Everything ``grader run`` decides before grading: the assignment (named, or the
+    one ``submissions`` is for), the submissions, the isolation level (refused below
+    landlock unless allowed) with the course, the submissions and the output hidden from
+    workers, the limits (the assignment's, overridden by ``limits``) and what an earlier
+    run in ``options.out_dir`` already graded. ``UsageError`` for anything unusable."""
+    if not submissions.is_dir():
+        discover(submissions, "")  # says whether it is missing or not a folder
+    name = pick_assignment(course, assignment_name, submissions, note=note)
+    assignment = load_assignment(name, course)
+    found = discover(submissions, assignment.module)
+    level = choose(
+        isolation_level,
+        allow_weak=allow_weak_isolation or assignment.allow_weak_isolation,
+        strict=strict,
+    )
+    if not found.submissions:
+        raise UsageError(
+            f"No submissions found in {submissions}. Expected <student>/"
+            f"{assignment.module}.py or <student>.py."
+        )
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    isolation = Isolation(
+        level, hidden=(course.root, submissions.resolve(), options.out_dir.resolve())
+    )
+    protected = guard(isolation, course.root)
+    options = replace(
+        options,
+        limits=assignment.limits.overridden(**(limits or {})),
+        isolation=isolation,
+        templates=course.templates,
+    )
+    plan = plan_run(assignment, list(found.submissions), options)
+    return ClassRun(
+        assignment,
+        tuple(found.submissions),
+        tuple(found.ignored),
+        options,
+        plan,
+        tuple(protected),
+    )
 
 
 def _remove_stale_temporaries(out: Path) -> None:
@@ -479,7 +539,6 @@ def grade_class(
     submissions: list[Submission],
     options: RunOptions,
     progress: Progress | None = None,
-    root: Path | None = None,
     plan: ResumePlan | None = None,
 ) -> RunResult:
     """Grade every submission and write results.json, grades.csv and the HTML pages.
@@ -513,7 +572,6 @@ def grade_class(
             progress(result)
 
     todo = list(plan.todo)
-    root_dir = str(root or project_root())
 
     def finished(job: int, future: Future[str]) -> None:
         submission = todo[job]
@@ -532,7 +590,7 @@ def grade_class(
             record(grader_fault_result(assignment, submission, why))
 
     _run_jobs(
-        [(assignment.name, root_dir, s, options.limits, options.isolation) for s in todo],
+        [(assignment, s, options.limits, options.isolation) for s in todo],
         _grade_task,
         options.workers,
         (_init_grading_process, (options.isolation,)),
@@ -553,11 +611,11 @@ def grade_class(
         isolation=options.isolation.level,
         isolation_detail=describe(options.isolation.level),
     )
-    write_reports(run, out)
+    write_reports(run, out, options.templates)
     return run
 
 
-def write_reports(run: RunResult, out: Path) -> None:
+def write_reports(run: RunResult, out: Path, templates: Path | None = None) -> None:
     write_results_json(run, out / "results.json")
     write_grades_csv(run, out / "grades.csv")
-    write_html_reports(run, out, project_root() / "templates")
+    write_html_reports(run, out, templates or package_templates())

@@ -1,4 +1,4 @@
-"""Atomic file writes shared by every report writer."""
+"""Atomic file writes: readers see the old file or the new one, never half of it."""
 
 from __future__ import annotations
 

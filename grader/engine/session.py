@@ -1,0 +1,106 @@
+"""One grading process, prepared once, grading submissions one after another.
+
+Every front end grades through a ``GradingSession``: ``grader run``'s grading processes,
+``grader check``, ``grader validate``, recording a release's answers, the Gradescope
+autograder and the PrairieLearn entry point. ::
+
+    session = GradingSession(assignment, limits=limits, isolation=isolation)
+    session.prepare()                 # TensorFlow, the workers' template, the reference
+    result = session.grade(submission)
+
+``prepare`` is optional (``grade`` prepares on first use) but lets a front end pay the
+start-up before its first student, and report it apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import time
+from dataclasses import dataclass, field, replace
+
+from grader.assignment import Assignment
+from grader.engine.grading import ReferenceBaseline, grade_submission, reference_baseline
+from grader.engine.proxy import ModuleProxy
+from grader.engine.reference import reference_proxy
+from grader.results import StudentResult
+from grader.sandbox.convert import configure_tensorflow
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.limits import Limits
+from grader.sandbox.template import TemplateError, template_for
+from grader.submissions import Submission
+
+__all__ = ["GradingSession", "quiet_process"]
+
+
+@dataclass
+class GradingSession:
+    """Grades submissions of one assignment under fixed limits and isolation.
+
+    ``limits`` defaults to the assignment's; ``reference`` to the assignment's reference
+    solution (live, or recorded in a release's checks folder).
+    """
+
+    assignment: Assignment
+    limits: Limits | None = None
+    isolation: Isolation = field(default_factory=Isolation)
+    reference: ModuleProxy | None = None
+    baseline: ReferenceBaseline | None = field(default=None, init=False)
+    prepared_in: float = field(default=0.0, init=False)  # seconds prepare() took
+
+    def __post_init__(self) -> None:
+        # Workers never see the course: its references, check files and secret.
+        course = self.assignment.course
+        if course is not None and course not in self.isolation.hidden:
+            self.isolation = replace(self.isolation, hidden=(course, *self.isolation.hidden))
+
+    @property
+    def effective_limits(self) -> Limits:
+        return self.limits or self.assignment.limits
+
+    def prepare(self, *, warm_template: bool = True) -> ReferenceBaseline:
+        """Set TensorFlow up as every grading process runs it, start the workers'
+        template (its TensorFlow import overlaps this process's), and compute the
+        reference's side of every check once."""
+        if self.baseline is not None:
+            return self.baseline
+        started = time.monotonic()
+        if warm_template:
+            # The first worker tries again, and says why it cannot start.
+            with contextlib.suppress(TemplateError):
+                template_for(self.isolation)
+        configure_tensorflow()
+        if self.reference is None:
+            self.reference = reference_proxy(self.assignment)
+        self.baseline = reference_baseline(self.assignment, self.reference)
+        self.prepared_in = round(time.monotonic() - started, 3)
+        return self.baseline
+
+    def grade(self, submission: Submission) -> StudentResult:
+        """Every check of the assignment on one submission (an unreadable one gets every
+        check failed and the reason, without a worker)."""
+        if submission.problem is None and submission.path is not None:
+            self.prepare(warm_template=False)
+        return grade_submission(
+            self.assignment,
+            submission,
+            self.limits,
+            self.isolation,
+            reference=self.reference,
+        )
+
+
+def quiet_process() -> None:
+    """For a process that only grades (``grader run``'s pool): its output would garble
+    the instructor's terminal, and the objects TensorFlow and Keras make at start-up
+    live as long as it does, so collections skip them."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    configure_tensorflow()
+    import keras  # noqa: F401
+
+    gc.freeze()
