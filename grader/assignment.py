@@ -36,7 +36,9 @@ check comes before every hidden one.
 A check file ``test_*.py`` holds only visible or only hidden checks (hidden ones are
 conventionally in ``test_hidden_*.py``, but ``hidden=True`` alone makes a check hidden):
 a release ships the visible files alone, so students run the visible checks themselves.
-``load_assignment`` enforces this.
+``load_assignment`` enforces this. Only ``test_*.py`` files hold checks; ``_*.py`` files
+beside them are the assignment's private helper modules, which check files import
+relatively (``grader.engine.check_modules``; a release ships those visible checks use).
 
 A release bundle's ``checks/`` folder (``load_bundle``) holds the same toml, the visible
 check files and ``answers.json``, the reference's recorded answers
@@ -249,29 +251,56 @@ def _called_names(node: ast.AST) -> set[str]:
     return names
 
 
+def _drawing_names(path: Path, seen: dict[Path, set[str]]) -> set[str]:
+    """The names in the file ``path`` that reach ``secret_rng`` when called: the function
+    itself under any alias, the file's own functions that call one of them, and what it
+    imports from helper modules beside it (``from ._x import f``, ``from . import _x``)
+    that does. Name-based and read statically: a name that might draw counts as drawing."""
+    if path in seen:
+        return seen[path]
+    seen[path] = {"secret_rng"}  # a helper importing this one back stops here
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return seen[path]  # check_functions reports an unreadable check file
+    drawing = {"secret_rng"}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 1 and node.module:
+            helper = path.parent / f"{node.module.split('.')[0]}.py"
+            names = _drawing_names(helper, seen) if helper.is_file() else set()
+            drawing |= {a.asname or a.name for a in node.names if a.name in names}
+        elif node.level == 1:
+            for alias in node.names:
+                helper = path.parent / f"{alias.name}.py"
+                if helper.is_file():  # called as _x.f(...): its drawing names count
+                    drawing |= _drawing_names(helper, seen)
+        else:
+            drawing |= {a.asname or a.name for a in node.names if a.name == "secret_rng"}
+    calls = {
+        node.name: _called_names(node)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    while True:  # every function that reaches a drawing name, however deep
+        more = {name for name, called in calls.items() if called & drawing} - drawing
+        if not more:
+            break
+        drawing |= more
+    seen[path] = drawing
+    return drawing
+
+
 def secret_checks(assignment: Assignment) -> set[str]:
     """The hidden checks that draw their inputs from the course secret: their test
-    function calls ``secret_rng``, itself or through functions of its own file (read
-    statically: nothing is imported or run)."""
+    function calls ``secret_rng``, itself, through functions of its own file or of the
+    helper modules it imports (read statically: nothing is imported or run)."""
     hidden = {c.name for c in assignment.checks if c.visibility == "hidden"}
+    seen: dict[Path, set[str]] = {}
     found: set[str] = set()
     for path in assignment.check_files():
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, SyntaxError):
-            continue  # check_functions reports an unreadable file
-        calls = {
-            node.name: _called_names(node)
-            for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        }
-        drawing = {"secret_rng"}
-        while True:  # every function that reaches secret_rng, however deep
-            more = {name for name, called in calls.items() if called & drawing} - drawing
-            if not more:
-                break
-            drawing |= more
-        found |= hidden & drawing
+        found |= hidden & _drawing_names(path, seen)
     return found
 
 

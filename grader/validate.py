@@ -142,12 +142,20 @@ def _validate_secret(assignment: Assignment, findings: _Findings) -> None:
 
 
 def _warn_secret_not_drawn(assignment: Assignment, findings: _Findings) -> None:
-    """What the checks did when they ran on the reference: a function whose hidden checks
-    call secret_rng in their source but drew nothing from it is warned about too."""
+    """What the checks did when they ran on the reference: a test pytest collects that is
+    no declared check is a problem (it never runs); a function whose hidden checks call
+    secret_rng in their source but drew nothing from it is warned about."""
     try:
-        drew = reference_baseline(assignment).secret_checks
+        baseline = reference_baseline(assignment)
     except GraderError:
         return  # the reference's own grading reports it
+    for nodeid in baseline.undeclared:
+        findings.add(
+            "problem",
+            f"{nodeid} is collected by pytest but is no check declared with @check (a "
+            "top-level `def test_...` with @check and a docstring): it never runs.",
+        )
+    drew = baseline.secret_checks
     static = unguarded_functions(assignment)
     guarded = {c.function for c in assignment.checks if c.name in drew & secret_checks(assignment)}
     for function in assignment.functions:

@@ -83,6 +83,8 @@ class ReferenceBaseline:
     messages: dict[str, str] = field(default_factory=dict)  # why a check did not pass
     secret_checks: frozenset[str] = frozenset()
     duration: float = 0.0
+    # Tests pytest collected that are no declared check: they never run.
+    undeclared: tuple[str, ...] = ()
 
     @property
     def broken(self) -> tuple[str, ...]:
@@ -125,6 +127,7 @@ def reference_baseline(
             if c.status != "passed"
         },
         secret_checks=frozenset(plugin.secret_checks),
+        undeclared=tuple(plugin.undeclared),
         duration=round(time.monotonic() - started, 3),
     )
     _BASELINES[key] = (reference, baseline)

@@ -94,6 +94,8 @@ class GradingPlugin:
         self.import_error: StudentImportError | None = None
         self.internal_errors: list[str] = []
         self.collection_errors: list[str] = []
+        # Tests pytest collected that are no declared check (not run).
+        self.undeclared: list[str] = []
 
     # -- fixtures -------------------------------------------------------------------
 
@@ -123,7 +125,24 @@ class GradingPlugin:
             on_hidden, self._on_hidden = self._on_hidden, None
             on_hidden()
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # Check files are imported during collection: one that draws from the secret or
+        # memoizes at import time must see this assignment's, not the last one's.
+        secret.use_secret(self.assignment.secret)
+        set_memo_namespace(self._memo_namespace)
+
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        # pytest collects more than the declarations say (methods of Test* classes, a test
+        # under an `if`, one imported from elsewhere): such a test never runs. It would
+        # count for nothing, and might run among the visible checks on secret inputs.
+        declared = [i for i in items if self.assignment.spec(_check_name(i, self.assignment))]
+        undeclared = [i for i in items if i not in declared]
+        if undeclared:
+            self.undeclared.extend(i.nodeid for i in undeclared)
+            config.hook.pytest_deselected(items=undeclared)
+            items[:] = declared
         # Visible checks first (a stable sort keeps their order): what the student's code
         # prints during them is shown, and nothing after the first hidden one is.
         items.sort(key=self._hidden)

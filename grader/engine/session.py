@@ -50,10 +50,19 @@ class GradingSession:
     prepared_in: float = field(default=0.0, init=False)  # seconds prepare() took
 
     def __post_init__(self) -> None:
-        # Workers never see the course: its references, check files and secret.
-        course = self.assignment.course
-        if course is not None and course not in self.isolation.hidden:
-            self.isolation = replace(self.isolation, hidden=(course, *self.isolation.hidden))
+        # Workers never see the course: its references, check files and secret, also
+        # where course.toml puts one of them outside the course folder.
+        assignment = self.assignment
+        wanted = [assignment.course, assignment.directory, assignment.reference, assignment.secret]
+        hidden = list(self.isolation.hidden)
+        for path in wanted:
+            if path is None or not path.exists():
+                continue
+            path = path.resolve()
+            if not any(path.is_relative_to(h.resolve()) for h in hidden):
+                hidden.append(path)
+        if tuple(hidden) != self.isolation.hidden:
+            self.isolation = replace(self.isolation, hidden=tuple(hidden))
 
     @property
     def effective_limits(self) -> Limits:

@@ -312,18 +312,22 @@ def build_autograder(
 
 
 def _secret_file(assignment: Assignment) -> list[tuple[str, str, int]]:
-    """The course secret, where the bundle's course.toml names it, when hidden
-    checks draw their inputs from it. At landlock and bubblewrap student code cannot read it."""
+    """The course secret, where the bundle's course.toml names it, whenever the
+    assignment has hidden checks: a static scan may miss how one draws from it, and one
+    that cannot would count for no student. Required when a check is seen to draw from
+    it. At landlock and bubblewrap student code cannot read it."""
     from grader.assignment import secret_checks
     from grader.checks.secret import SECRET_FILE, course_secret
     from grader.errors import AssignmentError
 
-    if not secret_checks(assignment):
+    if not any(c.visibility == "hidden" for c in assignment.checks):
         return []
     try:
         secret = course_secret(assignment.secret)
     except AssignmentError as exc:
-        raise UsageError(str(exc)) from exc
+        if secret_checks(assignment):
+            raise UsageError(str(exc)) from exc
+        return []
     return [(SECRET_FILE, secret.decode("utf-8") + "\n", 0o600)]
 
 

@@ -536,11 +536,17 @@ def wrap_command(command: Sequence[str], isolation: Isolation, scratch: Path) ->
     hidden = [p.resolve() for p in isolation.hidden]
     covered = [p for p in python if any(p.is_relative_to(h) for h in [*hidden, Path("/tmp")])]
     keep = [package, *covered]
-    for path in hidden:
-        resolved = path.resolve()
+    folders = [h for h in hidden if h.is_dir() and h != Path("/")]
+    for resolved in folders:
         # Anything under /tmp is already behind the fresh /tmp.
-        if resolved.is_dir() and resolved != Path("/") and not resolved.is_relative_to("/tmp"):
+        if not resolved.is_relative_to("/tmp"):
             args += ["--tmpfs", str(resolved)]
+    for resolved in hidden:
+        # A hidden file outside every hidden folder (a course secret kept elsewhere) reads
+        # as empty.
+        masked = any(resolved.is_relative_to(f) for f in [*folders, Path("/tmp")])
+        if resolved.is_file() and not masked:
+            args += ["--ro-bind", "/dev/null", str(resolved)]
     for path in keep:
         resolved = path.resolve()
         if resolved.exists():
