@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import time
 from dataclasses import dataclass, field, replace
 
 from grader.assignment import Assignment
@@ -47,7 +46,6 @@ class GradingSession:
     isolation: Isolation = field(default_factory=Isolation)
     reference: ModuleProxy | None = None
     baseline: ReferenceBaseline | None = field(default=None, init=False)
-    prepared_in: float = field(default=0.0, init=False)  # seconds prepare() took
 
     def __post_init__(self) -> None:
         # Workers never see the course: its references, check files and secret, also
@@ -64,17 +62,12 @@ class GradingSession:
         if tuple(hidden) != self.isolation.hidden:
             self.isolation = replace(self.isolation, hidden=tuple(hidden))
 
-    @property
-    def effective_limits(self) -> Limits:
-        return self.limits or self.assignment.limits
-
     def prepare(self, *, warm_template: bool = True) -> ReferenceBaseline:
         """Set TensorFlow up as every grading process runs it, start the workers'
         template (its TensorFlow import overlaps this process's), and compute the
         reference's side of every check once."""
         if self.baseline is not None:
             return self.baseline
-        started = time.monotonic()
         if warm_template:
             # The first worker tries again, and says why it cannot start.
             with contextlib.suppress(TemplateError):
@@ -83,7 +76,6 @@ class GradingSession:
         if self.reference is None:
             self.reference = reference_proxy(self.assignment)
         self.baseline = reference_baseline(self.assignment, self.reference)
-        self.prepared_in = round(time.monotonic() - started, 3)
         return self.baseline
 
     def grade(self, submission: Submission) -> StudentResult:
