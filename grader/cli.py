@@ -133,6 +133,12 @@ def _isolation_options(command: Any) -> Any:
     is_flag=True,
     help="Grade every submission again, even those already graded in --out.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
+    "the workers need the same grader, TensorFlow and Keras (see README).",
+)
 def run(
     submissions: Path,
     assignment_name: str | None,
@@ -147,6 +153,7 @@ def run(
     isolation_level: str | None,
     allow_weak_isolation: bool,
     force: bool,
+    scheduler: str | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS.
 
@@ -159,7 +166,12 @@ def run(
         prepared = prepare_class_run(
             _course(),
             submissions,
-            RunOptions(out_dir=out_dir, workers=workers or os.cpu_count() or 1, force=force),
+            RunOptions(
+                out_dir=out_dir,
+                workers=workers or os.cpu_count() or 1,
+                force=force,
+                scheduler=scheduler,
+            ),
             assignment_name=assignment_name,
             limits={
                 "call_timeout": call_timeout,
@@ -183,10 +195,18 @@ def run(
             "workers' user can reach Python and the grader and read nothing else of yours: "
             f"{', '.join(str(p) for p in changed[:6])}{' ...' if len(changed) > 6 else ''}"
         )
-    console.print(
-        f"Grading {len(prepared.submissions)} submissions of [bold]{assignment.title}[/] "
-        f"with {options.workers} workers."
-    )
+    if prepared.cluster is not None:
+        workers_text = ", ".join(prepared.cluster.workers)
+        console.print(
+            f"Grading {len(prepared.submissions)} submissions of [bold]{assignment.title}[/] "
+            f"on the Dask cluster at {escape(prepared.cluster.scheduler)} "
+            f"({len(prepared.cluster.workers)} workers: {escape(workers_text)})."
+        )
+    else:
+        console.print(
+            f"Grading {len(prepared.submissions)} submissions of [bold]{assignment.title}[/] "
+            f"with {options.workers} workers."
+        )
     console.print(f"Isolation: {describe(options.isolation.level)}.")
     for name in prepared.ignored:
         console.print(f"[yellow]Ignored[/] {name}: not a submission.")

@@ -163,6 +163,8 @@ class RunResult:
     # The level in words: what it does and what it does not cover.
     isolation_detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Graded on a Dask cluster: its scheduler and the workers that graded.
+    cluster: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +178,7 @@ class RunResult:
             "generated_at": self.generated_at,
             "duration": self.duration,
             "workers": self.workers,
+            **({} if self.cluster is None else {"cluster": self.cluster}),
             "students": [s.to_dict() for s in self.students],
         }
 
@@ -193,4 +196,5 @@ class RunResult:
             workers=data.get("workers", 1),
             isolation=data.get("isolation", "process"),
             isolation_detail=data.get("isolation_detail", ""),
+            cluster=data.get("cluster"),
         )

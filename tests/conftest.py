@@ -20,6 +20,7 @@ _LONGEST = (
     "test_hostile.py",
     "test_integrity.py",
     "test_dropout.py",
+    "test_cluster.py",
     "test_examples.py",
     "test_benchmark.py",
     "test_two_assignments.py",

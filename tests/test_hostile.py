@@ -696,7 +696,15 @@ def test_a_memory_bomb_at_import_is_contained_in_the_worker(run):
 
 
 def test_a_memory_bomb_in_a_function_fails_only_that_function(run):
-    assert_expected(run, "memory_function")
+    # Filling the memory takes a while on a loaded machine: the call may run out of time
+    # before it runs out of memory. Either way compare's checks, and only they, lose.
+    result = student(run, "memory_function")
+    verdicts = {c["name"]: c["status"] for c in result["checks"]}
+    compare = set(CHECKS["compare"])
+    assert {verdicts[name] for name in compare} <= {"failed", "timeout"}, verdicts
+    assert all(status == "passed" for name, status in verdicts.items() if name not in compare)
+    expected = EXPECTED["memory_function"]
+    assert (result["score"], result["status"]) == (expected.score, expected.status)
 
 
 def test_the_network_is_unreachable_even_on_loopback(run):

@@ -24,7 +24,15 @@ import pytest
 from conftest import write_course_toml
 
 from grader.assignment import load_assignment
-from grader.engine.runner import RunOptions, _result_digest, grading_key, plan_run
+from grader.engine.runner import (
+    RunOptions,
+    _load_index,
+    _log_entry,
+    _result_digest,
+    _write_index,
+    grading_key,
+    plan_run,
+)
 from grader.results import StudentResult
 from grader.sandbox.isolation import Isolation, detect
 from grader.submissions import discover
@@ -330,3 +338,33 @@ def test_the_grading_key_follows_checks_reference_and_toml(tmp_path):
     before = key()
     stub.write_text(stub.read_text(encoding="utf-8") + "\n# the stub is not grading\n")
     assert key() == before
+
+
+def test_the_resume_log_appends_and_survives_a_torn_line(tmp_path):
+    (tmp_path / "students").mkdir()
+    entry = {"submission": "s1", "result": "r1"}
+    _write_index(tmp_path, "key", {"old": {"submission": "s0", "result": "r0"}})
+    _log_entry(tmp_path, "key", "alice", entry)
+    _log_entry(tmp_path, "other key", "bob", entry)  # another grading: not ours
+    # A run killed mid-write leaves half a line; the next entry still reads whole.
+    with (tmp_path / "students" / ".resume-log").open("ab") as log:
+        log.write(b'{"format": 1, "grading_key": "key", "student": "carol", "ent')
+    _log_entry(tmp_path, "key", "dave", entry)
+    _log_entry(tmp_path, "key", "old", None)  # graded again, unreadable now: dropped
+    assert _load_index(tmp_path, "key") == {"alice": entry, "dave": entry}
+    assert _load_index(tmp_path, "other key") == {"bob": entry}
+
+    # Each entry costs one appended line, however many came before.
+    log = tmp_path / "students" / ".resume-log"
+    sizes = []
+    for n in range(200):
+        before = log.stat().st_size
+        _log_entry(tmp_path, "key", f"s{n:03d}", entry)
+        sizes.append(log.stat().st_size - before)
+    assert max(sizes) == min(sizes)
+
+    # Folding the log into the index keeps every entry and removes the log.
+    entries = _load_index(tmp_path, "key")
+    _write_index(tmp_path, "key", entries)
+    assert not log.exists()
+    assert _load_index(tmp_path, "key") == entries

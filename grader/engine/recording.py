@@ -20,13 +20,13 @@ from grader.engine.reference import (
     PACKAGES,
     RTOL,
     call_key,
+    encode_entry,
     installed_version,
     reference_for,
 )
 from grader.engine.session import GradingSession
 from grader.errors import AssignmentError
 from grader.files import atomic_write_text
-from grader.sandbox import wire
 from grader.sandbox.client import CallResult
 from grader.sandbox.convert import configure_tensorflow
 from grader.sandbox.isolation import Isolation
@@ -58,18 +58,7 @@ class _Recorder:
         seen = (key.key, key.numbers.tobytes())
         if seen not in self._seen:
             self._seen.add(seen)
-            self.entries.append(
-                {
-                    "function": name,
-                    "gradients": gradients,
-                    "key": key.key,
-                    "numbers": wire.encode(key.numbers),
-                    "answer": wire.encode(result.value),
-                    "answer_gradients": None
-                    if result.gradients is None
-                    else [wire.encode(g) for g in result.gradients],
-                }
-            )
+            self.entries.append(encode_entry(key, gradients, result))
         return result
 
 

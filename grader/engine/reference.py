@@ -71,6 +71,8 @@ __all__ = [
     "ReferenceModule",
     "call_in_process",
     "call_key",
+    "decode_entry",
+    "encode_entry",
     "installed_version",
     "recorded_reference",
     "reference_for",
@@ -103,9 +105,16 @@ class CallKey:
 
 
 def call_key(
-    function: str, args: tuple[Any, ...], kwargs: dict[str, Any], gradients: bool
+    function: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    gradients: bool,
+    *,
+    exact: bool = False,
 ) -> CallKey:
-    canonical = _Canonical()
+    """The call's key; with ``exact``, unset Keras options are kept, so that only layer
+    names (by order of appearance) and float values (``numbers``) are left out of it."""
+    canonical = _Canonical(exact=exact)
     structure = [function, gradients, canonical.value(list(args)), canonical.value(kwargs)]
     text = json.dumps(structure, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -115,8 +124,9 @@ def call_key(
 class _Canonical:
     """A wire value as JSON data without its floats, which are collected apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, exact: bool = False) -> None:
         self._numbers: list[np.ndarray] = []
+        self._exact = exact
 
     def numbers(self) -> np.ndarray:
         if not self._numbers:
@@ -161,7 +171,8 @@ class _Canonical:
                 "dict": [
                     [key, self.value(value[key], names, config, rename or key in _NAMING_KEYS)]
                     for key in sorted(value)
-                    if not (config and value[key] is None)  # unset options: version noise
+                    # Unset options: version noise.
+                    if not (config and value[key] is None and not self._exact)
                 ]
             }
         raise TypeError(f"a value of type {type(value).__name__} is not a wire value")
@@ -187,6 +198,37 @@ def installed_version(package: str) -> str:
 # ---------------------------------------------------------------- answering
 
 
+def encode_entry(key: CallKey, gradients: bool, result: CallResult) -> dict[str, Any]:
+    """A recorded answer as JSON data (one entry of ``answers.json``)."""
+    return {
+        "function": key.function,
+        "gradients": gradients,
+        "key": key.key,
+        "numbers": wire.encode(key.numbers),
+        "answer": wire.encode(result.value),
+        "answer_gradients": None
+        if result.gradients is None
+        else [wire.encode(g) for g in result.gradients],
+    }
+
+
+def decode_entry(entry: Any) -> tuple[CallKey, CallResult]:
+    """An entry written by ``encode_entry``; KeyError, TypeError or ValueError if it is
+    not one."""
+    numbers = wire.decode(entry["numbers"])
+    if not isinstance(numbers, np.ndarray):
+        raise ValueError("an entry's numbers are not an array")
+    key = CallKey(str(entry["function"]), str(entry["key"]), numbers.astype(np.float64))
+    grads = entry["answer_gradients"]
+    if grads is not None and not isinstance(grads, list):
+        raise ValueError("an entry's gradients are not a list")
+    result = CallResult(
+        wire.decode(entry["answer"]),
+        None if grads is None else [wire.decode(g) for g in grads],
+    )
+    return key, result
+
+
 @dataclass
 class _Answer:
     key: CallKey
@@ -208,15 +250,7 @@ class RecordedReference:
             recorded_with = data.get("recorded_with") or {}
             self.keras = str(recorded_with.get("keras", ""))
             for entry in data["entries"]:
-                numbers = wire.decode(entry["numbers"])
-                if not isinstance(numbers, np.ndarray):
-                    raise ValueError("an entry's numbers are not an array")
-                key = CallKey(str(entry["function"]), str(entry["key"]), numbers.astype(np.float64))
-                grads = entry["answer_gradients"]
-                result = CallResult(
-                    wire.decode(entry["answer"]),
-                    None if grads is None else [wire.decode(g) for g in grads],
-                )
+                key, result = decode_entry(entry)
                 self._answers.setdefault((key.function, key.key), []).append(_Answer(key, result))
         except (KeyError, TypeError, ValueError) as exc:  # WireError is a ValueError
             raise AssignmentError(f"{source} is not a valid answers file: {exc}") from exc

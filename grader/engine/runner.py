@@ -11,9 +11,11 @@ it even when graded alone is named as the cause (see ``_run_jobs``).
 A run into a folder that already holds results resumes: a student whose submission is
 unchanged since it was graded, by the same grading (see ``grading_key``), keeps that
 result. ``OUT/students/.resume`` records, for each student, which submission and which
-result file were graded under which grading key; it is written before the student's
-file, so a run killed at any moment (even ``kill -9``) loses at most the students being
-graded, and a truncated or foreign result file is never trusted.
+result file were graded under which grading key; each student's entry is appended to
+``OUT/students/.resume-log`` before the student's file is written, so a run killed at
+any moment (even ``kill -9``) loses at most the students being graded, and a truncated
+or foreign result file is never trusted. A run that finishes folds the log into the
+index. Appending keeps each student's cost the same at any class size.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import Any, TypeVar
 from grader import __version__
 from grader.assignment import Assignment, load_assignment
 from grader.course import Course, pick_assignment
+from grader.engine.cluster import ClusterInfo, choose_cluster_level, grade_on_cluster
+from grader.engine.reference_cache import CACHE_FOLDER
 from grader.engine.session import GradingSession, quiet_process
 from grader.errors import UsageError
 from grader.files import atomic_write_text
@@ -75,6 +79,11 @@ class RunOptions:
     isolation: Isolation = field(default_factory=Isolation)
     # The feedback and summary page templates (a course may override the grader's own).
     templates: Path = field(default_factory=package_templates)
+    # A Dask scheduler's address (tcp://HOST:8786): grade on its workers, not here.
+    scheduler: str | None = None
+    # Where the reference's answers are kept between grading processes and runs (see
+    # engine.reference_cache); None: each grading process computes them.
+    cache: Path | None = None
 
 
 def _init_grading_process(isolation: Isolation) -> None:
@@ -86,8 +95,8 @@ def _init_grading_process(isolation: Isolation) -> None:
     quiet_process()
 
 
-# This grading process's sessions: one per assignment, limits and isolation level.
-_SESSIONS: dict[tuple[Assignment, Limits | None, Isolation], GradingSession] = {}
+# This grading process's sessions: one per assignment, limits, isolation level and cache.
+_SESSIONS: dict[tuple[Assignment, Limits | None, Isolation, Path | None], GradingSession] = {}
 
 
 def _grade_task(
@@ -95,10 +104,11 @@ def _grade_task(
     submission: Submission,
     limits: Limits | None,
     isolation: Isolation,
+    cache: Path | None = None,
 ) -> str:
-    key = (assignment, limits, isolation)
+    key = (assignment, limits, isolation, cache)
     if key not in _SESSIONS:
-        _SESSIONS[key] = GradingSession(assignment, limits=limits, isolation=isolation)
+        _SESSIONS[key] = GradingSession(assignment, limits=limits, isolation=isolation, cache=cache)
     return json.dumps(_SESSIONS[key].grade(submission).to_dict())
 
 
@@ -121,6 +131,7 @@ def grader_fault_result(assignment: Assignment, submission: Submission, why: str
 # ---------------------------------------------------------------- resuming
 
 _RESUME_INDEX = ".resume"  # no .json suffix: students/*.json stays one file per student
+_RESUME_LOG = ".resume-log"  # entries since the index was last written, one JSON line each
 _RESUME_FORMAT = 1
 
 
@@ -200,33 +211,79 @@ def _student_file(out: Path, student: str) -> Path:
     return out / "students" / (feedback_filename(student).removesuffix(".html") + ".json")
 
 
-def _load_index(out: Path, key: str) -> dict[str, dict[str, str]]:
-    """The resume index's entries for grading key ``key``; anything unreadable is empty."""
-    try:
-        data = json.loads((out / "students" / _RESUME_INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != _RESUME_FORMAT
-        or data.get("grading_key") != key
-        or not isinstance(data.get("students"), dict)
-    ):
-        return {}
-    return {
-        student: entry
-        for student, entry in data["students"].items()
-        if isinstance(entry, dict)
+def _valid_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
         and isinstance(entry.get("submission"), str)
         and isinstance(entry.get("result"), str)
-    }
+    )
+
+
+def _load_index(out: Path, key: str) -> dict[str, dict[str, str]]:
+    """The resume index's entries for grading key ``key``, the log's later ones applied;
+    anything unreadable is left out."""
+    entries: dict[str, dict[str, str]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads((out / "students" / _RESUME_INDEX).read_text(encoding="utf-8"))
+        if (
+            isinstance(data, dict)
+            and data.get("format") == _RESUME_FORMAT
+            and data.get("grading_key") == key
+            and isinstance(data.get("students"), dict)
+        ):
+            entries = {s: e for s, e in data["students"].items() if _valid_entry(e)}
+    try:
+        lines = (out / "students" / _RESUME_LOG).read_bytes().splitlines()
+    except OSError:
+        return entries
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:  # the last line of a run killed mid-write
+            continue
+        if (
+            not isinstance(record, dict)
+            or record.get("format") != _RESUME_FORMAT
+            or record.get("grading_key") != key
+            or not isinstance(record.get("student"), str)
+        ):
+            continue
+        entry = record.get("entry")
+        if entry is None:
+            entries.pop(record["student"], None)
+        elif _valid_entry(entry):
+            entries[record["student"]] = entry
+    return entries
 
 
 def _write_index(out: Path, key: str, entries: dict[str, dict[str, str]]) -> None:
+    """The whole index at once; the log it replaces goes."""
     data = {"format": _RESUME_FORMAT, "grading_key": key, "students": entries}
     atomic_write_text(
         out / "students" / _RESUME_INDEX, json.dumps(data, indent=1, sort_keys=True) + "\n"
     )
+    with contextlib.suppress(FileNotFoundError):
+        (out / "students" / _RESUME_LOG).unlink()
+
+
+def _log_entry(out: Path, key: str, student: str, entry: dict[str, str] | None) -> None:
+    """One student's entry, appended: a line is written whole or, if the run is killed
+    mid-write, read back as nothing."""
+    record = {"format": _RESUME_FORMAT, "grading_key": key, "student": student, "entry": entry}
+    line = json.dumps(record, sort_keys=True, ensure_ascii=True) + "\n"
+    fd = os.open(
+        out / "students" / _RESUME_LOG,
+        os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o644,
+    )
+    try:
+        # A torn line from a killed run must not swallow this one.
+        if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
+            line = "\n" + line
+        os.write(fd, line.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _earlier_result(
@@ -292,6 +349,7 @@ class ClassRun:
     options: RunOptions
     plan: ResumePlan
     protected: tuple[Path, ...]  # files whose permissions were changed to guard them
+    cluster: ClusterInfo | None = None  # the Dask cluster it grades on, checked
 
 
 def prepare_class_run(
@@ -316,26 +374,33 @@ def prepare_class_run(
     name = pick_assignment(course, assignment_name, submissions, note=note)
     assignment = load_assignment(name, course)
     found = discover(submissions, assignment.module)
-    level = choose(
-        isolation_level,
-        allow_weak=allow_weak_isolation or assignment.allow_weak_isolation,
-        strict=strict,
-    )
+    allow_weak = allow_weak_isolation or assignment.allow_weak_isolation
+    cluster = None
     if not found.submissions:
         raise UsageError(
             f"No submissions found in {submissions}. Expected <student>/"
             f"{assignment.module}.py or <student>.py."
         )
+    if options.scheduler is not None:
+        # The workers' machines isolate student code, so they decide the level.
+        cluster = choose_cluster_level(
+            options.scheduler, isolation_level, allow_weak=allow_weak, strict=strict
+        )
+        level = cluster.level
+    else:
+        level = choose(isolation_level, allow_weak=allow_weak, strict=strict)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     isolation = Isolation(
         level, hidden=(course.root, submissions.resolve(), options.out_dir.resolve())
     )
-    protected = guard(isolation, course.root)
+    # No student code runs on this machine when a cluster grades.
+    protected = [] if cluster is not None else guard(isolation, course.root)
     options = replace(
         options,
         limits=assignment.limits.overridden(**(limits or {})),
         isolation=isolation,
         templates=course.templates,
+        cache=options.cache or course.root / CACHE_FOLDER,
     )
     plan = plan_run(assignment, list(found.submissions), options)
     return ClassRun(
@@ -345,6 +410,7 @@ def prepare_class_run(
         options,
         plan,
         tuple(protected),
+        cluster,
     )
 
 
@@ -364,9 +430,9 @@ _Job = tuple[Any, ...]
 
 
 _CULPRIT = (
-    "Grading this submission stopped the grading process twice, the second time with this "
-    "submission graded alone, so this submission is the cause (it may exhaust the memory or "
-    "stop processes). Nothing was graded: it needs to be looked at."
+    "Grading this submission stopped the grading process more than once, the last time with "
+    "this submission graded alone, so this submission is the cause (it may exhaust the memory "
+    "or stop processes). Nothing was graded: it needs to be looked at."
 )
 
 
@@ -561,22 +627,23 @@ def grade_class(
     def record(result: StudentResult) -> None:
         results[result.student] = result
         skey = plan.submission_keys.get(result.student)
-        if skey is None:
+        entry = None if skey is None else {"submission": skey, "result": _result_digest(result)}
+        if entry is None:
             index.pop(result.student, None)
         else:
-            index[result.student] = {"submission": skey, "result": _result_digest(result)}
+            index[result.student] = entry
         # The index first: a result file is only trusted once the index names it.
-        _write_index(out, plan.grading_key, index)
+        _log_entry(out, plan.grading_key, result.student, entry)
         write_student_json(result, _student_file(out, result.student))
         if progress is not None:
             progress(result)
 
     todo = list(plan.todo)
 
-    def finished(job: int, future: Future[str]) -> None:
+    def finished(job: int, result: Callable[[], str]) -> None:
         submission = todo[job]
         try:
-            record(StudentResult.from_dict(json.loads(future.result())))
+            record(StudentResult.from_dict(json.loads(result())))
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
             record(grader_fault_result(assignment, submission, why))
@@ -589,14 +656,25 @@ def grade_class(
             why = "the grading process kept dying before it could grade this submission."
             record(grader_fault_result(assignment, submission, why))
 
-    _run_jobs(
-        [(assignment, s, options.limits, options.isolation) for s in todo],
-        _grade_task,
-        options.workers,
-        (_init_grading_process, (options.isolation,)),
-        finished,
-        died,
-    )
+    workers, cluster = options.workers, None
+    limits = options.limits or assignment.limits
+    if options.scheduler is not None:
+        graded_by = grade_on_cluster(
+            options.scheduler, assignment, todo, limits, options.isolation.level, finished, died
+        )
+        workers = max(1, len(graded_by))
+        cluster = {"scheduler": options.scheduler, "workers": list(graded_by)}
+    else:
+        _run_jobs(
+            [(assignment, s, limits, options.isolation, options.cache) for s in todo],
+            _grade_task,
+            options.workers,
+            (_init_grading_process, (options.isolation,)),
+            lambda job, future: finished(job, future.result),
+            died,
+        )
+    # Everyone is graded: the log folds into the index.
+    _write_index(out, plan.grading_key, index)
 
     run = RunResult(
         assignment=assignment.name,
@@ -607,9 +685,10 @@ def grade_class(
         grader_version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration=round(time.monotonic() - started, 2),
-        workers=options.workers,
+        workers=workers,
         isolation=options.isolation.level,
         isolation_detail=describe(options.isolation.level),
+        cluster=cluster,
     )
     write_reports(run, out, options.templates)
     return run

@@ -9,7 +9,9 @@ autograder and the PrairieLearn entry point. ::
     result = session.grade(submission)
 
 ``prepare`` is optional (``grade`` prepares on first use) but lets a front end pay the
-start-up before its first student, and report it apart.
+start-up before its first student, and report it apart. With ``cache=FOLDER``, the live
+reference's answers to that start-up's calls are kept in ``FOLDER`` for the next
+process and run (``grader.engine.reference_cache``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import contextlib
 import gc
 import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from grader.assignment import Assignment
 from grader.engine.grading import ReferenceBaseline, grade_submission, reference_baseline
 from grader.engine.proxy import ModuleProxy
 from grader.engine.reference import reference_proxy
+from grader.engine.reference_cache import CachedReference, cached_reference
 from grader.results import StudentResult
 from grader.sandbox.convert import configure_tensorflow
 from grader.sandbox.isolation import Isolation
@@ -38,20 +42,28 @@ class GradingSession:
     """Grades submissions of one assignment under fixed limits and isolation.
 
     ``limits`` defaults to the assignment's; ``reference`` to the assignment's reference
-    solution (live, or recorded in a release's checks folder).
+    solution (live, or recorded in a release's checks folder). ``cache``: a folder where
+    the live reference's answers are kept between processes (None: none kept).
     """
 
     assignment: Assignment
     limits: Limits | None = None
     isolation: Isolation = field(default_factory=Isolation)
     reference: ModuleProxy | None = None
+    cache: Path | None = None
     baseline: ReferenceBaseline | None = field(default=None, init=False)
+    cached: CachedReference | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         # Workers never see the course: its references, check files and secret, also
         # where course.toml puts one of them outside the course folder.
         assignment = self.assignment
         wanted = [assignment.course, assignment.directory, assignment.reference, assignment.secret]
+        if self.cache is not None and self._uses_cache():
+            # It holds the answers of hidden checks: as private as the reference.
+            with contextlib.suppress(OSError):
+                self.cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+            wanted.append(self.cache)
         hidden = list(self.isolation.hidden)
         for path in wanted:
             if path is None or not path.exists():
@@ -74,9 +86,19 @@ class GradingSession:
                 template_for(self.isolation)
         configure_tensorflow()
         if self.reference is None:
-            self.reference = reference_proxy(self.assignment)
+            if self.cache is not None and self._uses_cache():
+                self.cached = cached_reference(self.assignment, self.cache)
+                self.reference = self.cached.proxy
+            else:
+                self.reference = reference_proxy(self.assignment)
         self.baseline = reference_baseline(self.assignment, self.reference)
+        if self.cached is not None:
+            self.cached.finish()
         return self.baseline
+
+    def _uses_cache(self) -> bool:
+        # Recorded answers (a release) and a given reference are cheap or not ours to keep.
+        return self.reference is None and self.assignment.answers is None
 
     def grade(self, submission: Submission) -> StudentResult:
         """Every check of the assignment on one submission (an unreadable one gets every

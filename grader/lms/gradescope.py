@@ -707,6 +707,7 @@ def _grade(
     allow_weak: bool = False,
 ) -> tuple[StudentResult, str]:
     """Grade like ``grader run`` grades one student; the result and the isolation level."""
+    from grader.engine.reference_cache import CACHE_FOLDER
     from grader.engine.session import GradingSession
     from grader.sandbox.isolation import Isolation, describe, guard
 
@@ -731,7 +732,10 @@ def _grade(
     limits = assignment.limits.within(budget)
     if limits != assignment.limits:
         print(f"Student code may run {budget:.0f} s in all (the time limit is {limit:.0f} s).")
-    session = GradingSession(assignment, limits=limits, isolation=isolation)
+    # The answers setup.sh computed when the image was built (see reference_cache).
+    session = GradingSession(
+        assignment, limits=limits, isolation=isolation, cache=course / CACHE_FOLDER
+    )
     return session.grade(submission), level
 
 

@@ -55,6 +55,19 @@ GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" TF_CPP_MIN_LOG_LEVEL=3 \
 # The bundle's course.toml reads, and holds the assignment.
 GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
     'from grader.course import find_course; c = find_course(); assert "@@ASSIGNMENT@@" in c.assignment_names(), c; print("course:", c.title)'
+# The reference's answers to every check, computed once here instead of for every
+# submission (engine.reference_cache; a grading machine whose CPU differs from this one
+# computes them again). Only a speed-up: a failure here costs nothing.
+GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 \
+    "$VENV/bin/python" -c 'from grader.assignment import load_assignment
+from grader.course import find_course
+from grader.engine.reference_cache import CACHE_FOLDER
+from grader.engine.session import GradingSession
+course = find_course()
+session = GradingSession(load_assignment("@@ASSIGNMENT@@", course), cache=course.root / CACHE_FOLDER)
+session.prepare(warm_template=False)
+print("reference answers cached")' ||
+    echo "setup.sh: the reference's answers were not cached; each submission computes them." >&2
 # Which isolation this image offers (the grading container may differ): informative only.
 GRADER_COURSE="$SOURCE" PYTHONPATH="$SOURCE" "$VENV/bin/python" -c \
     'from grader.sandbox.isolation import describe, detect; print("isolation here:", describe(detect()))' ||

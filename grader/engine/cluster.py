@@ -1,0 +1,465 @@
+"""Grading a class on a Dask cluster (``grader run SUBMISSIONS --scheduler tcp://HOST:8786``).
+
+The client (the CLI) never imports TensorFlow: it finds and reads the submissions, ships
+each one as data and writes every output exactly as a local run does (see ``runner``).
+Each Dask worker process keeps one prepared ``GradingSession`` per assignment, limits and
+isolation level for as long as it lives, so it pays TensorFlow, the workers' template and
+the reference once; students are graded in that process one at a time, each in a
+sandboxed worker of its own, as locally.
+
+What crosses to a Dask worker: the assignment's folder, its reference and the course
+secret (once per run, broadcast), and per student the submission's bytes, name and file
+name. What comes back: the student's result as JSON and the worker's address. Dask
+itself moves these between the grader's own processes (client, scheduler, workers);
+student code never runs in any of them.
+
+Verdicts must not depend on which machine graded them: a worker whose grader (version
+or source), TensorFlow, Keras or numpy differs from the client's is refused, before the
+run and again by every task (workers may join mid-run); so is a cluster whose workers
+cannot all isolate student code at the run's level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader import __version__
+from grader.errors import GraderError, UsageError
+from grader.sandbox.isolation import (
+    LEVELS,
+    SAFE_LEVEL,
+    WEAK_LEVEL_RISKS,
+    Level,
+    available,
+    level_named,
+    require,
+)
+
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
+    from grader.engine.session import GradingSession
+    from grader.sandbox.limits import Limits
+    from grader.submissions import Submission
+
+__all__ = [
+    "ClusterInfo",
+    "WorkerRefused",
+    "choose_cluster_level",
+    "connect",
+    "grade_on_cluster",
+    "worker_facts",
+]
+
+# What must be equal on the client and every worker for verdicts to be the same.
+_SAME = ("grader", "grader_source", "tensorflow", "keras", "numpy", "python", "onednn")
+_WORKERS_TIMEOUT = 60  # seconds to wait for a first worker
+
+
+class WorkerRefused(GraderError):
+    """A Dask worker that must not grade this run (other versions, weaker isolation)."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """The cluster a run grades on, as the summary's run facts name it."""
+
+    scheduler: str
+    workers: tuple[str, ...]  # "host (address)" of each worker that was checked
+    level: Level
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scheduler": self.scheduler, "workers": list(self.workers)}
+
+
+# ---------------------------------------------------------------- facts
+
+
+@functools.cache
+def _grader_source_digest() -> str:
+    """The grader's own Python files: two installs of one version may still differ."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix().encode()
+        data = path.read_bytes()
+        h.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def _version(*names: str) -> str:
+    for name in names:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(name)
+    return ""
+
+
+def worker_facts() -> dict[str, Any]:
+    """What this process would grade with (run on each worker, and on the client); no
+    TensorFlow import."""
+    return {
+        "grader": __version__,
+        "grader_source": _grader_source_digest(),
+        "tensorflow": _version("tensorflow-cpu", "tensorflow"),
+        "keras": _version("keras"),
+        "numpy": _version("numpy"),
+        "python": platform.python_version(),
+        # oneDNN's kernels round differently: grading processes turn them off by default.
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0"),
+        "host": socket.gethostname(),
+        "levels": [level for level in LEVELS if available(level)],
+    }
+
+
+def _differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    out = []
+    for key in _SAME:
+        if mine.get(key) != theirs.get(key):
+            if key == "grader_source":
+                out.append("the grader's source files differ (same version, other code)")
+            else:
+                out.append(f"{key} {theirs.get(key) or 'missing'} (here {mine.get(key)})")
+    return out
+
+
+def _refusal(address: str, facts: dict[str, Any], why: Sequence[str]) -> str:
+    return f"{facts.get('host', '?')} ({address}): " + "; ".join(why)
+
+
+# ---------------------------------------------------------------- the client
+
+
+def connect(scheduler: str) -> Any:
+    """A Dask client on ``scheduler``; ``UsageError`` when it cannot be reached or has no
+    worker."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise UsageError(
+            "Grading on a Dask cluster needs the distributed package: "
+            "pip install 'grader[cluster]' (on the client and every worker)."
+        ) from exc
+    try:
+        # Dask's own connect timeout (distributed.comm.timeouts.connect, 30 s by default).
+        client = Client(scheduler, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    try:
+        client.wait_for_workers(1, timeout=_WORKERS_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        client.close()
+        raise UsageError(
+            f"The Dask scheduler at {scheduler} has no worker (waited {_WORKERS_TIMEOUT} s). "
+            "Start workers with: dask worker " + scheduler + " --nthreads 1"
+        ) from exc
+    return client
+
+
+def _checked_workers(client: Any) -> dict[str, dict[str, Any]]:
+    """Every worker's facts; ``UsageError`` naming each worker that differs from here."""
+    mine = worker_facts()
+    facts: dict[str, dict[str, Any]] = client.run(worker_facts)
+    refused = [
+        _refusal(address, theirs, why)
+        for address, theirs in sorted(facts.items())
+        if (why := _differences(mine, theirs))
+    ]
+    if refused:
+        raise UsageError(
+            "Refusing to grade on this cluster: these workers would grade with other software "
+            "than this machine's, and verdicts must not depend on which machine graded them. "
+            + " | ".join(refused)
+            + ". Install the same grader, TensorFlow, Keras and numpy everywhere."
+        )
+    return facts
+
+
+def choose_cluster_level(
+    scheduler: str,
+    requested: str | None = None,
+    *,
+    allow_weak: bool = False,
+    strict: str | None = None,
+) -> ClusterInfo:
+    """Check the cluster's workers and pick the run's isolation level: ``requested``
+    (every worker must offer it) or the strongest every worker offers, with the same
+    refusals below landlock as a local run. ``UsageError`` for anything unusable."""
+    client = connect(scheduler)
+    try:
+        facts = _checked_workers(client)
+    finally:
+        client.close()
+    offered = [level for level in LEVELS if all(level in f["levels"] for f in facts.values())]
+    level: Level
+    if requested is not None:
+        level = level_named(requested)
+        lacking = [
+            _refusal(address, f, [f"offers {', '.join(f['levels'])}"])
+            for address, f in sorted(facts.items())
+            if level not in f["levels"]
+        ]
+        if lacking:
+            raise UsageError(
+                f"Isolation level {level!r} is not available on every worker of the cluster: "
+                + " | ".join(lacking)
+                + "."
+            )
+    else:
+        level = offered[-1]
+    require(level, strict)
+    if LEVELS.index(level) < LEVELS.index(SAFE_LEVEL) and not allow_weak:
+        weak = [
+            _refusal(address, f, [f"offers only {', '.join(f['levels'])}"])
+            for address, f in sorted(facts.items())
+            if SAFE_LEVEL not in f["levels"]
+        ]
+        raise UsageError(
+            f"Refusing to grade at isolation level {level!r}: {WEAK_LEVEL_RISKS}. "
+            + ("Workers that cannot do better: " + " | ".join(weak) + ". " if weak else "")
+            + "To grade anyway, pass --allow-weak-isolation."
+        )
+    workers = tuple(f"{f['host']} ({address})" for address, f in sorted(facts.items()))
+    return ClusterInfo(scheduler, workers, level)
+
+
+def course_payload(assignment: Assignment) -> dict[str, Any]:
+    """The files a worker needs to grade ``assignment``, as data: its folder (the checks,
+    their helpers and data, the stub), its reference and the course secret."""
+    files: dict[str, bytes] = {}
+    directory = assignment.directory
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            name = path.relative_to(directory).as_posix()
+            files[f"assignments/{assignment.name}/{name}"] = path.read_bytes()
+    files[f"reference/{assignment.name}.py"] = assignment.reference.read_bytes()
+    if assignment.secret is not None and assignment.secret.is_file():
+        files["course-secret"] = assignment.secret.read_bytes()
+    h = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        h.update(len(name).to_bytes(8, "big") + name.encode())
+        h.update(len(data).to_bytes(8, "big") + data)
+    return {"name": assignment.name, "digest": h.hexdigest(), "files": files}
+
+
+# (job, the result's JSON and the worker's address) or (job, the exception the task raised)
+Finished = Callable[[int, Callable[[], str]], None]
+Died = Callable[[int, bool], None]
+
+
+def grade_on_cluster(
+    scheduler: str,
+    assignment: Assignment,
+    todo: Sequence[Submission],
+    limits: Limits,
+    level: Level,
+    finished: Finished,
+    died: Died,
+) -> tuple[str, ...]:
+    """Grade ``todo`` on the cluster; each job ends in ``finished`` (a function giving the
+    result's JSON, or raising what went wrong) or, when its task killed worker after worker
+    (Dask gives up after ``distributed.scheduler.allowed-failures``), in ``died``. A
+    worker that dies mid-task costs nothing: Dask runs its tasks again elsewhere, and each
+    job is finished once. The workers that graded, as "host (address)"."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from grader.engine.grading import grade_submission
+
+    client = connect(scheduler)
+    graded_by: set[str] = set()
+    try:
+        _checked_workers(client)
+        expected = worker_facts()
+        payload = client.scatter(course_payload(assignment), broadcast=True, hash=False)
+        limits_table = dataclasses.asdict(limits)
+        futures: dict[Any, int] = {}
+        for job, submission in enumerate(todo):
+            if submission.problem is not None or submission.path is None:
+                # Unreadable: every check failed and why, as locally, with no worker.
+                result = grade_submission(assignment, submission)
+                finished(job, functools.partial(str, json.dumps(result.to_dict())))
+                continue
+            try:
+                source = submission.path.read_bytes()
+            except OSError as exc:
+                why = f"the submission could not be read: {exc}"
+                finished(job, functools.partial(_raise, GraderError(why)))
+                continue
+            task = {
+                "student": submission.student,
+                "display_path": submission.display_path,
+                "file_name": submission.path.name,
+                "notebook": submission.notebook,
+                "source": source,
+            }
+            future = client.submit(
+                grade_remote,
+                payload,
+                task,
+                limits_table,
+                level,
+                expected,
+                pure=False,
+                key=f"grade-{assignment.name}-{job}-{os.urandom(6).hex()}",
+            )
+            futures[future] = job
+        done: set[int] = set()
+        for future in as_completed(list(futures), loop=client.loop):
+            job = futures[future]
+            if job in done:  # one result per student, whatever Dask did
+                continue
+            done.add(job)
+            if future.status == "finished":
+                pass
+            elif future.status == "error":
+                error = future.exception()
+                if isinstance(error, KilledWorker):
+                    died(job, True)
+                    continue
+                if isinstance(error, WorkerRefused):
+                    for other in futures:
+                        other.cancel()
+                    raise UsageError(str(error))
+                finished(job, functools.partial(_raise, error))
+                continue
+            else:
+                lost = GraderError(f"the cluster dropped this submission ({future.status}).")
+                finished(job, functools.partial(_raise, lost))
+                continue
+            text, worker = future.result()
+            graded_by.add(worker)
+            finished(job, functools.partial(str, text))
+    finally:
+        client.close()
+    return tuple(sorted(graded_by))
+
+
+def _raise(error: BaseException) -> str:
+    raise error
+
+
+# ---------------------------------------------------------------- on a worker
+
+_LOCK = threading.Lock()  # one student at a time per worker process, whatever its threads
+_ROOT: Path | None = None
+_COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
+_SESSIONS: dict[tuple[str, str, Level], GradingSession] = {}
+
+
+def _run_root() -> Path:
+    global _ROOT
+    if _ROOT is None:
+        # Private to this user; the sandboxed workers never see it (see Isolation.hidden).
+        # In the Dask worker's own folder, which Dask clears even after a kill -9.
+        parent = None
+        with contextlib.suppress(Exception):
+            from distributed import get_worker
+
+            parent = get_worker().local_directory
+        _ROOT = Path(tempfile.mkdtemp(prefix="grader-", dir=parent))
+        import atexit
+
+        atexit.register(shutil.rmtree, _ROOT, True)
+    return _ROOT
+
+
+def _course_folder(payload: dict[str, Any]) -> Path:
+    digest = payload["digest"]
+    if digest not in _COURSES:
+        root = _run_root() / "courses" / digest[:16]
+        if root.exists():
+            shutil.rmtree(root)
+        for name, data in payload["files"].items():
+            path = root / name
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise GraderError(f"Refusing a course file outside the course: {name!r}.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        (root / "course.toml").write_text(
+            '[course]\nassignments = "assignments"\nreference = "reference"\n'
+            'secret = "course-secret"\n',
+            encoding="utf-8",
+        )
+        _COURSES[digest] = root
+    return _COURSES[digest]
+
+
+def _session(payload: dict[str, Any], limits_table: dict[str, Any], level: Level) -> Any:
+    from grader.assignment import load_assignment
+    from grader.engine.reference_cache import user_cache
+    from grader.engine.session import GradingSession
+    from grader.sandbox.isolation import Isolation, guard
+    from grader.sandbox.limits import Limits
+
+    key = (payload["digest"], json.dumps(limits_table, sort_keys=True), level)
+    if key not in _SESSIONS:
+        # As a local grading process runs TensorFlow (see session.quiet_process), before
+        # anything here imports it.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        course = _course_folder(payload)
+        assignment = load_assignment(payload["name"], course)
+        isolation = Isolation(level, hidden=(_run_root(),))
+        guard(isolation, _run_root())
+        session = GradingSession(
+            assignment, limits=Limits(**limits_table), isolation=isolation, cache=user_cache()
+        )
+        session.prepare()
+        _SESSIONS[key] = session
+    return _SESSIONS[key]
+
+
+def grade_remote(
+    payload: dict[str, Any],
+    task: dict[str, Any],
+    limits_table: dict[str, Any],
+    level: Level,
+    expected: dict[str, Any],
+) -> tuple[str, str]:
+    """Grade one submission in this Dask worker; its result as JSON and who graded it."""
+    from grader.submissions import Submission
+
+    with _LOCK:
+        mine = worker_facts()
+        why = _differences(expected, mine)
+        if level not in mine["levels"]:
+            why.append(f"cannot isolate at {level!r} (offers {', '.join(mine['levels'])})")
+        if why:
+            raise WorkerRefused(
+                "Refusing a worker that joined the cluster: " + _refusal(_address(), mine, why)
+            )
+        session = _session(payload, limits_table, level)
+        folder = Path(tempfile.mkdtemp(prefix="s-", dir=_run_root()))
+        try:
+            name = Path(task["file_name"]).name
+            path = folder / name
+            path.write_bytes(task["source"])
+            submission = Submission(
+                task["student"], path, task["display_path"], notebook=task["notebook"]
+            )
+            result = session.grade(submission)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return json.dumps(result.to_dict()), f"{socket.gethostname()} ({_address()})"
+
+
+def _address() -> str:
+    with contextlib.suppress(Exception):
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    return f"pid {os.getpid()}"
