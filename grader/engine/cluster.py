@@ -33,12 +33,14 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__
+from grader.checks.secret import SECRET_ENV, course_secret
 from grader.errors import GraderError, UsageError
 from grader.sandbox.isolation import (
     LEVELS,
@@ -246,8 +248,10 @@ def course_payload(assignment: Assignment) -> dict[str, Any]:
             name = path.relative_to(directory).as_posix()
             files[f"assignments/{assignment.name}/{name}"] = path.read_bytes()
     files[f"reference/{assignment.name}.py"] = assignment.reference.read_bytes()
-    if assignment.secret is not None and assignment.secret.is_file():
-        files["course-secret"] = assignment.secret.read_bytes()
+    # The secret as this machine resolves it (GRADER_COURSE_SECRET, else the file): the
+    # workers use this one, never one of their own.
+    with contextlib.suppress(GraderError):
+        files["course-secret"] = course_secret(assignment.secret) + b"\n"
     h = hashlib.sha256()
     for name, data in sorted(files.items()):
         h.update(len(name).to_bytes(8, "big") + name.encode())
@@ -269,12 +273,17 @@ def grade_on_cluster(
     finished: Finished,
     died: Died,
 ) -> tuple[str, ...]:
-    """Grade ``todo`` on the cluster; each job ends in ``finished`` (a function giving the
-    result's JSON, or raising what went wrong) or, when its task killed worker after worker
-    (Dask gives up after ``distributed.scheduler.allowed-failures``), in ``died``. A
-    worker that dies mid-task costs nothing: Dask runs its tasks again elsewhere, and each
-    job is finished once. The workers that graded, as "host (address)"."""
-    from distributed import as_completed
+    """Grade ``todo`` on the cluster; each job ends once, in ``finished`` (a function
+    giving the result's JSON, or raising what went wrong) or in ``died``. The workers
+    that graded, as "host (address)".
+
+    A worker that dies costs its students nothing: Dask runs their tasks elsewhere, and
+    the course's data, itself a task, is computed again wherever it is lost. Dask counts
+    a worker's death against every task it held, queued ones too, so a task Dask gives
+    up on (``KilledWorker``, after ``distributed.scheduler.allowed-failures`` deaths) is
+    only a suspect: it runs again once the others are done, with nothing beside it, and
+    only a submission that kills workers even then is ``died(job, True)``, as locally.
+    """
     from distributed.scheduler import KilledWorker
 
     from grader.engine.grading import grade_submission
@@ -284,9 +293,27 @@ def grade_on_cluster(
     try:
         _checked_workers(client)
         expected = worker_facts()
-        payload = client.scatter(course_payload(assignment), broadcast=True, hash=False)
+        payload = course_payload(assignment)
+        # A task, not scattered data: Dask computes it again if every copy is lost, and
+        # its key is this run's alone.
+        course = client.submit(
+            _course_data, payload, key=f"course-{payload['digest'][:16]}-{_nonce()}", pure=False
+        )
         limits_table = dataclasses.asdict(limits)
-        futures: dict[Any, int] = {}
+
+        def submit(job: int, task: dict[str, Any]) -> Any:
+            return client.submit(
+                grade_remote,
+                course,
+                task,
+                limits_table,
+                level,
+                expected,
+                pure=False,
+                key=f"grade-{assignment.name}-{job}-{_nonce()}",
+            )
+
+        tasks: dict[int, dict[str, Any]] = {}
         for job, submission in enumerate(todo):
             if submission.problem is not None or submission.path is None:
                 # Unreadable: every check failed and why, as locally, with no worker.
@@ -299,53 +326,91 @@ def grade_on_cluster(
                 why = f"the submission could not be read: {exc}"
                 finished(job, functools.partial(_raise, GraderError(why)))
                 continue
-            task = {
+            tasks[job] = {
                 "student": submission.student,
                 "display_path": submission.display_path,
                 "file_name": submission.path.name,
                 "notebook": submission.notebook,
                 "source": source,
             }
-            future = client.submit(
-                grade_remote,
-                payload,
-                task,
-                limits_table,
-                level,
-                expected,
-                pure=False,
-                key=f"grade-{assignment.name}-{job}-{os.urandom(6).hex()}",
-            )
-            futures[future] = job
-        done: set[int] = set()
-        for future in as_completed(list(futures), loop=client.loop):
-            job = futures[future]
-            if job in done:  # one result per student, whatever Dask did
-                continue
-            done.add(job)
+
+        def settle(job: int, future: Any, alone: bool) -> bool:
+            """Record the job's end; False: it must run again (alone)."""
             if future.status == "finished":
-                pass
-            elif future.status == "error":
+                text, worker = future.result()
+                graded_by.add(worker)
+                finished(job, functools.partial(str, text))
+                return True
+            if future.status == "error":
                 error = future.exception()
                 if isinstance(error, KilledWorker):
-                    died(job, True)
-                    continue
+                    if alone:
+                        died(job, True)
+                        return True
+                    return False
                 if isinstance(error, WorkerRefused):
-                    for other in futures:
-                        other.cancel()
                     raise UsageError(str(error))
                 finished(job, functools.partial(_raise, error))
-                continue
-            else:
-                lost = GraderError(f"the cluster dropped this submission ({future.status}).")
-                finished(job, functools.partial(_raise, lost))
-                continue
-            text, worker = future.result()
-            graded_by.add(worker)
-            finished(job, functools.partial(str, text))
+                return True
+            if not alone:  # lost or cancelled by the cluster: once more, alone
+                return False
+            lost = GraderError(f"the cluster dropped this submission twice ({future.status}).")
+            finished(job, functools.partial(_raise, lost))
+            return True
+
+        pending = {submit(job, task): job for job, task in tasks.items()}
+        suspects: list[int] = []
+        try:
+            for future, job in _completed(client, pending, scheduler):
+                if not settle(job, future, alone=False):
+                    suspects.append(job)
+            for job in sorted(suspects):
+                alone = {submit(job, tasks[job]): job}
+                for future, job_ in _completed(client, alone, scheduler):
+                    settle(job_, future, alone=True)
+        finally:
+            client.cancel(list(pending))
     finally:
         client.close()
     return tuple(sorted(graded_by))
+
+
+def _nonce() -> str:
+    return os.urandom(6).hex()
+
+
+def _course_data(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+def _completed(client: Any, pending: dict[Any, int], scheduler: str) -> Any:
+    """``(future, job)`` as each of ``pending`` ends (it is emptied). ``GraderError`` once
+    no worker has been left for ``_WORKERS_TIMEOUT`` seconds: the students graded so far
+    are kept, and a rerun resumes."""
+    from distributed import wait
+
+    alone_since: float | None = None
+    while pending:
+        try:
+            with client.as_current():
+                done = wait(list(pending), timeout=2, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        for future in done:
+            yield future, pending.pop(future)
+        if done:
+            alone_since = None
+            continue
+        if client.scheduler_info().get("workers"):
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since > _WORKERS_TIMEOUT:
+            raise GraderError(
+                f"The Dask cluster at {scheduler} has had no worker for {_WORKERS_TIMEOUT} s, "
+                f"with {len(pending)} submissions left. Start workers and run again: the "
+                "students graded so far are kept."
+            )
 
 
 def _raise(error: BaseException) -> str:
@@ -358,6 +423,7 @@ _LOCK = threading.Lock()  # one student at a time per worker process, whatever i
 _ROOT: Path | None = None
 _COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
 _SESSIONS: dict[tuple[str, str, Level], GradingSession] = {}
+_KEEP_SESSIONS = 2
 
 
 def _run_root() -> Path:
@@ -407,6 +473,9 @@ def _session(payload: dict[str, Any], limits_table: dict[str, Any], level: Level
 
     key = (payload["digest"], json.dumps(limits_table, sort_keys=True), level)
     if key not in _SESSIONS:
+        # A long-lived worker grades run after run: keep the latest sessions only.
+        while len(_SESSIONS) >= _KEEP_SESSIONS:
+            del _SESSIONS[next(iter(_SESSIONS))]
         # As a local grading process runs TensorFlow (see session.quiet_process), before
         # anything here imports it.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -434,6 +503,8 @@ def grade_remote(
     from grader.submissions import Submission
 
     with _LOCK:
+        # The course's secret came with the course: one of this machine's must not win.
+        os.environ.pop(SECRET_ENV, None)
         mine = worker_facts()
         why = _differences(expected, mine)
         if level not in mine["levels"]:

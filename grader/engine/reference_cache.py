@@ -143,6 +143,9 @@ def cache_key(assignment: Assignment) -> str:
         digest.add(f"{package}={installed_version(package)}")
     digest.add(sys.version)
     digest.add(platform.machine())
+    # Settings that change TensorFlow's numbers, as a grading process takes them.
+    digest.add("onednn=" + os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0"))
+    digest.add("backend=" + os.environ.get("KERAS_BACKEND", "tensorflow"))
     digest.add(_cpu())
     digest.add(_secret_digest(assignment))
     digest.add(assignment.name)
