@@ -39,6 +39,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 # A correct submission, one with a failure, an unfinished one (tracebacks) and one that
 # does not import (the error box).
@@ -90,7 +91,10 @@ def visit(browser: WebDriver, page: Path) -> None:
     browser.get_log("performance")  # forget the previous page's requests
     browser.get_log("browser")
     browser.get(page.as_uri())
-    assert browser.execute_script("return document.readyState") == "complete"
+    # On a loaded machine get() may return while the page is still "interactive".
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
 
 
 def assert_offline(browser: WebDriver) -> None:
