@@ -21,6 +21,7 @@ cannot all isolate student code at the run's level.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -420,6 +421,7 @@ def _raise(error: BaseException) -> str:
 # ---------------------------------------------------------------- on a worker
 
 _LOCK = threading.Lock()  # one student at a time per worker process, whatever its threads
+_GRADING_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grader")
 _ROOT: Path | None = None
 _COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
 _SESSIONS: dict[tuple[str, str, Level], GradingSession] = {}
@@ -500,6 +502,21 @@ def grade_remote(
     expected: dict[str, Any],
 ) -> tuple[str, str]:
     """Grade one submission in this Dask worker; its result as JSON and who graded it."""
+    # Keras keeps its settings and random state per thread, and Dask may run tasks on
+    # other threads over a worker's life: every student of this process is graded on
+    # one thread of its own, as a local grading process grades on its main thread.
+    return _GRADING_THREAD.submit(
+        _grade_here, payload, task, limits_table, level, expected
+    ).result()
+
+
+def _grade_here(
+    payload: dict[str, Any],
+    task: dict[str, Any],
+    limits_table: dict[str, Any],
+    level: Level,
+    expected: dict[str, Any],
+) -> tuple[str, str]:
     from grader.submissions import Submission
 
     with _LOCK:
