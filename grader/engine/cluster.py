@@ -33,7 +33,6 @@ import platform
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -84,9 +83,6 @@ class ClusterInfo:
     scheduler: str
     workers: tuple[str, ...]  # "host (address)" of each worker that was checked
     level: Level
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"scheduler": self.scheduler, "workers": list(self.workers)}
 
 
 # ---------------------------------------------------------------- facts
@@ -420,7 +416,6 @@ def _raise(error: BaseException) -> str:
 
 # ---------------------------------------------------------------- on a worker
 
-_LOCK = threading.Lock()  # one student at a time per worker process, whatever its threads
 _GRADING_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grader")
 _ROOT: Path | None = None
 _COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
@@ -494,20 +489,13 @@ def _session(payload: dict[str, Any], limits_table: dict[str, Any], level: Level
     return _SESSIONS[key]
 
 
-def grade_remote(
-    payload: dict[str, Any],
-    task: dict[str, Any],
-    limits_table: dict[str, Any],
-    level: Level,
-    expected: dict[str, Any],
-) -> tuple[str, str]:
-    """Grade one submission in this Dask worker; its result as JSON and who graded it."""
+def grade_remote(*arguments: Any) -> tuple[str, str]:
+    """Grade one submission in this Dask worker (the arguments of ``_grade_here``); its
+    result as JSON and who graded it."""
     # Keras keeps its settings and random state per thread, and Dask may run tasks on
-    # other threads over a worker's life: every student of this process is graded on
-    # one thread of its own, as a local grading process grades on its main thread.
-    return _GRADING_THREAD.submit(
-        _grade_here, payload, task, limits_table, level, expected
-    ).result()
+    # other threads over a worker's life: every student of this process is graded, one
+    # at a time, on one thread of its own, as a local grading process on its main thread.
+    return _GRADING_THREAD.submit(_grade_here, *arguments).result()
 
 
 def _grade_here(
@@ -519,29 +507,28 @@ def _grade_here(
 ) -> tuple[str, str]:
     from grader.submissions import Submission
 
-    with _LOCK:
-        # The course's secret came with the course: one of this machine's must not win.
-        os.environ.pop(SECRET_ENV, None)
-        mine = worker_facts()
-        why = _differences(expected, mine)
-        if level not in mine["levels"]:
-            why.append(f"cannot isolate at {level!r} (offers {', '.join(mine['levels'])})")
-        if why:
-            raise WorkerRefused(
-                "Refusing a worker that joined the cluster: " + _refusal(_address(), mine, why)
-            )
-        session = _session(payload, limits_table, level)
-        folder = Path(tempfile.mkdtemp(prefix="s-", dir=_run_root()))
-        try:
-            name = Path(task["file_name"]).name
-            path = folder / name
-            path.write_bytes(task["source"])
-            submission = Submission(
-                task["student"], path, task["display_path"], notebook=task["notebook"]
-            )
-            result = session.grade(submission)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    # The course's secret came with the course: one of this machine's must not win.
+    os.environ.pop(SECRET_ENV, None)
+    mine = worker_facts()
+    why = _differences(expected, mine)
+    if level not in mine["levels"]:
+        why.append(f"cannot isolate at {level!r} (offers {', '.join(mine['levels'])})")
+    if why:
+        raise WorkerRefused(
+            "Refusing a worker that joined the cluster: " + _refusal(_address(), mine, why)
+        )
+    session = _session(payload, limits_table, level)
+    folder = Path(tempfile.mkdtemp(prefix="s-", dir=_run_root()))
+    try:
+        name = Path(task["file_name"]).name
+        path = folder / name
+        path.write_bytes(task["source"])
+        submission = Submission(
+            task["student"], path, task["display_path"], notebook=task["notebook"]
+        )
+        result = session.grade(submission)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return json.dumps(result.to_dict()), f"{socket.gethostname()} ({_address()})"
 
 
