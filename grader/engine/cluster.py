@@ -2,10 +2,11 @@
 
 The client (the CLI) never imports TensorFlow: it finds and reads the submissions, ships
 each one as data and writes every output exactly as a local run does (see ``runner``).
-Each Dask worker process keeps one prepared ``GradingSession`` per assignment, limits and
-isolation level for as long as it lives, so it pays TensorFlow, the workers' template and
-the reference once; students are graded in that process one at a time, each in a
-sandboxed worker of its own, as locally.
+Each Dask worker process starts one grading process of its own, which keeps a prepared
+``GradingSession`` per assignment, limits and isolation level for as long as it lives, so
+it pays TensorFlow, the workers' template and the reference once; students are graded
+there one at a time, each in a sandboxed worker of its own, as locally. The Dask worker
+process only relays (its threads would disturb the reference: see ``grade_remote``).
 
 What crosses to a Dask worker: the assignment's folder, its reference and the course
 secret (once per run, broadcast), and per student the submission's bytes, name and file
@@ -21,7 +22,7 @@ cannot all isolate student code at the run's level.
 
 from __future__ import annotations
 
-import concurrent.futures
+import base64
 import contextlib
 import dataclasses
 import functools
@@ -32,7 +33,10 @@ import os
 import platform
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClusterInfo",
+    "GradingProcessDied",
     "WorkerRefused",
     "choose_cluster_level",
     "connect",
@@ -340,7 +345,8 @@ def grade_on_cluster(
                 return True
             if future.status == "error":
                 error = future.exception()
-                if isinstance(error, KilledWorker):
+                # A worker or its grading process died grading it (or beside it).
+                if isinstance(error, (KilledWorker, GradingProcessDied)):
                     if alone:
                         died(job, True)
                         return True
@@ -416,11 +422,134 @@ def _raise(error: BaseException) -> str:
 
 # ---------------------------------------------------------------- on a worker
 
-_GRADING_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="grader")
-_ROOT: Path | None = None
-_COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
-_SESSIONS: dict[tuple[str, str, Level], GradingSession] = {}
-_KEEP_SESSIONS = 2
+# ---- in the Dask worker process: the relay (no TensorFlow here)
+
+_LOCK = threading.Lock()
+_PROCESS: _GradingProcess | None = None
+
+
+class GradingProcessDied(GraderError):
+    """The Dask worker's grading process died while grading a submission."""
+
+
+def grade_remote(
+    payload: dict[str, Any],
+    task: dict[str, Any],
+    limits_table: dict[str, Any],
+    level: Level,
+    expected: dict[str, Any],
+) -> tuple[str, str]:
+    """Grade one submission on this Dask worker; its result as JSON and who graded it.
+
+    The Dask worker process only relays: the student is graded in a grading process of
+    its own, as locally. A Dask worker's threads draw from Python's global random
+    generator (retry jitter, connect backoff), from which Keras seeds every layer it
+    builds without a seed: a draw between the reference's ``set_random_seed`` and its
+    ``build_model`` changed the reference's answer.
+    """
+    global _PROCESS
+    mine = worker_facts()
+    why = _differences(expected, mine)
+    if level not in mine["levels"]:
+        why.append(f"cannot isolate at {level!r} (offers {', '.join(mine['levels'])})")
+    if why:
+        raise WorkerRefused(
+            "Refusing a worker that joined the cluster: " + _refusal(_address(), mine, why)
+        )
+    request = {
+        "payload": {**payload, "files": {k: _b64(v) for k, v in payload["files"].items()}},
+        "task": {**task, "source": _b64(task["source"])},
+        "limits": limits_table,
+        "level": level,
+    }
+    with _LOCK:  # one student at a time, whatever --nthreads
+        if _PROCESS is None or not _PROCESS.alive():
+            _PROCESS = _GradingProcess(_run_root())
+        try:
+            text = _PROCESS.grade(request)
+        except GradingProcessDied:
+            _PROCESS.stop()
+            _PROCESS = None
+            raise
+    return text, f"{socket.gethostname()} ({_address()})"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class _GradingProcess:
+    """The Dask worker's grading process: one JSON line per request on its stdin, one
+    per answer on a pipe of its own (its stdout and stderr are silenced once it runs)."""
+
+    def __init__(self, root: Path) -> None:
+        self._log = root / "grading-process.log"
+        reply_read, reply_write = os.pipe()
+        env = {k: v for k, v in os.environ.items() if k != SECRET_ENV}
+        # As a local grading process runs TensorFlow (see session.quiet_process).
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        with open(self._log, "wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _SERVE, str(root), str(reply_write)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                pass_fds=(reply_write,),
+                env=env,
+            )
+        os.close(reply_write)
+        self._replies = os.fdopen(reply_read, "rb")
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def grade(self, request: dict[str, Any]) -> str:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps(request).encode() + b"\n")
+            stdin.flush()
+            line = self._replies.readline()
+        except OSError:
+            line = b""
+        if not line:
+            raise GradingProcessDied(
+                f"the grading process of the Dask worker {_address()} died "
+                f"({self._ending()}){self._last_words()}"
+            )
+        reply = json.loads(line)
+        if "error" in reply:
+            raise GraderError(reply["error"])
+        return str(reply["result"])
+
+    def _ending(self) -> str:
+        try:
+            code = self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "no answer"
+        return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+
+    def _last_words(self) -> str:
+        with contextlib.suppress(OSError):
+            text = self._log.read_text(errors="replace").strip()
+            if text:
+                return ": " + text[-500:]
+        return ""
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._replies.close()
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        with contextlib.suppress(OSError):
+            self._process.kill()
+        self._process.wait()
+
+
+_ROOT: Path | None = None  # this run's folder in the Dask worker's own
+_SERVE = "import sys; from grader.engine.cluster import serve; serve(sys.argv[1], int(sys.argv[2]))"
 
 
 def _run_root() -> Path:
@@ -440,6 +569,32 @@ def _run_root() -> Path:
     return _ROOT
 
 
+# ---- in the grading process
+
+_COURSES: dict[str, Path] = {}  # payload digest -> its course folder here
+_SESSIONS: dict[tuple[str, str, Level], GradingSession] = {}
+_KEEP_SESSIONS = 2
+
+
+def serve(root: str, reply_fd: int) -> None:
+    """The grading process of a Dask worker: grade each request read from stdin until
+    it closes (the Dask worker ended), answering on ``reply_fd``."""
+    from grader.engine.session import quiet_process
+
+    global _ROOT
+    _ROOT = Path(root)
+    quiet_process()
+    with os.fdopen(reply_fd, "wb") as replies:
+        for line in sys.stdin.buffer:
+            request = json.loads(line)
+            try:
+                reply = {"result": _grade_here(request)}
+            except Exception as exc:  # the student's fault is in the result, not here
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            replies.write(json.dumps(reply).encode() + b"\n")
+            replies.flush()
+
+
 def _course_folder(payload: dict[str, Any]) -> Path:
     digest = payload["digest"]
     if digest not in _COURSES:
@@ -451,7 +606,7 @@ def _course_folder(payload: dict[str, Any]) -> Path:
             if not path.resolve().is_relative_to(root.resolve()):
                 raise GraderError(f"Refusing a course file outside the course: {name!r}.")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            path.write_bytes(base64.b64decode(data))
         (root / "course.toml").write_text(
             '[course]\nassignments = "assignments"\nreference = "reference"\n'
             'secret = "course-secret"\n',
@@ -473,10 +628,6 @@ def _session(payload: dict[str, Any], limits_table: dict[str, Any], level: Level
         # A long-lived worker grades run after run: keep the latest sessions only.
         while len(_SESSIONS) >= _KEEP_SESSIONS:
             del _SESSIONS[next(iter(_SESSIONS))]
-        # As a local grading process runs TensorFlow (see session.quiet_process), before
-        # anything here imports it.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         course = _course_folder(payload)
         assignment = load_assignment(payload["name"], course)
         isolation = Isolation(level, hidden=(_run_root(),))
@@ -489,47 +640,22 @@ def _session(payload: dict[str, Any], limits_table: dict[str, Any], level: Level
     return _SESSIONS[key]
 
 
-def grade_remote(*arguments: Any) -> tuple[str, str]:
-    """Grade one submission in this Dask worker (the arguments of ``_grade_here``); its
-    result as JSON and who graded it."""
-    # Keras keeps its settings and random state per thread, and Dask may run tasks on
-    # other threads over a worker's life: every student of this process is graded, one
-    # at a time, on one thread of its own, as a local grading process on its main thread.
-    return _GRADING_THREAD.submit(_grade_here, *arguments).result()
-
-
-def _grade_here(
-    payload: dict[str, Any],
-    task: dict[str, Any],
-    limits_table: dict[str, Any],
-    level: Level,
-    expected: dict[str, Any],
-) -> tuple[str, str]:
+def _grade_here(request: dict[str, Any]) -> str:
     from grader.submissions import Submission
 
-    # The course's secret came with the course: one of this machine's must not win.
-    os.environ.pop(SECRET_ENV, None)
-    mine = worker_facts()
-    why = _differences(expected, mine)
-    if level not in mine["levels"]:
-        why.append(f"cannot isolate at {level!r} (offers {', '.join(mine['levels'])})")
-    if why:
-        raise WorkerRefused(
-            "Refusing a worker that joined the cluster: " + _refusal(_address(), mine, why)
-        )
-    session = _session(payload, limits_table, level)
+    task = request["task"]
+    session = _session(request["payload"], request["limits"], request["level"])
     folder = Path(tempfile.mkdtemp(prefix="s-", dir=_run_root()))
     try:
-        name = Path(task["file_name"]).name
-        path = folder / name
-        path.write_bytes(task["source"])
+        path = folder / Path(task["file_name"]).name
+        path.write_bytes(base64.b64decode(task["source"]))
         submission = Submission(
             task["student"], path, task["display_path"], notebook=task["notebook"]
         )
         result = session.grade(submission)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return json.dumps(result.to_dict()), f"{socket.gethostname()} ({_address()})"
+    return json.dumps(result.to_dict())
 
 
 def _address() -> str:
