@@ -16,6 +16,10 @@ The toml file states what students hand in and the limits::
     [grading]
     allow_weak_isolation = false           # true: grade where only `limits` isolation works
 
+    [late]                                 # optional: the late policy (grader.late)
+    due = 2026-12-01T23:59:00+01:00
+    penalty_per_day = 10                   # percent of the points per day begun
+
 Each check states its function, points and visibility once, next to itself, and its
 docstring's first paragraph (whitespace collapsed) is its description::
 
@@ -58,6 +62,7 @@ from typing import Any
 
 from grader.course import Course, find_course
 from grader.errors import AssignmentError, UsageError
+from grader.late import LatePolicy
 from grader.results import VISIBILITIES, CheckResult, CheckStatus, Visibility
 from grader.sandbox.limits import Limits
 
@@ -116,6 +121,8 @@ class Assignment:
     # (None: no course, as in a release's checks folder).
     course: Path | None = None
     secret: Path | None = None
+    # ``[late]``: the late policy; None: lateness costs nothing.
+    late: LatePolicy | None = None
 
     @property
     def max_score(self) -> float:
@@ -533,6 +540,7 @@ def _read_toml(toml_path: Path, name: str, reference: Path) -> Assignment:
         directory=directory,
         reference=reference,
         allow_weak_isolation=allow_weak,
+        late=None if "late" not in data else LatePolicy.from_table(data["late"], str(toml_path)),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,19 @@ def _isolation_options(command: Any) -> Any:
     help="Grade on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
     "the workers need the same grader, TensorFlow and Keras (see README).",
 )
+@click.option(
+    "--gradebook",
+    metavar="URL",
+    help="The gradebook: a file or a database URL (default: GRADER_GRADEBOOK, else the "
+    "course's, gradebook.db in the course folder).",
+)
+@click.option(
+    "--submitted-at",
+    "submitted_at",
+    metavar="FILE.csv|mtime",
+    help="Submission times for the late policy: a CSV of student,time (ISO 8601 with an "
+    "offset), or 'mtime' for the submissions' modification times.",
+)
 def run(
     submissions: Path,
     assignment_name: str | None,
@@ -154,15 +169,19 @@ def run(
     allow_weak_isolation: bool,
     force: bool,
     scheduler: str | None,
+    gradebook: str | None,
+    submitted_at: str | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS.
 
-    A run into an --out folder that holds an earlier (even interrupted) run's results
-    keeps those of unchanged submissions, unless --force.
+    Every run is recorded in the course's gradebook. A run into an --out folder an
+    earlier (even interrupted) run wrote keeps the results of unchanged submissions,
+    unless --force.
     """
     from grader.engine.runner import RunOptions, grade_class, prepare_class_run
 
     try:
+        times, source = _submission_times(submitted_at)
         prepared = prepare_class_run(
             _course(),
             submissions,
@@ -171,6 +190,9 @@ def run(
                 workers=workers or os.cpu_count() or 1,
                 force=force,
                 scheduler=scheduler,
+                gradebook=gradebook,
+                submitted_at=times,
+                submitted_source=source,
             ),
             assignment_name=assignment_name,
             limits={
@@ -213,7 +235,8 @@ def run(
     if plan.done:
         console.print(
             f"Resuming: {len(plan.done)} already graded, {len(plan.todo)} to grade "
-            f"(results kept from {out_dir}; --force grades everyone again)."
+            f"(the gradebook's results of the last run into {out_dir}; --force grades "
+            "everyone again)."
         )
     progress = Progress(
         TextColumn("{task.description}"),
@@ -255,6 +278,28 @@ def run(
         f"Wrote {out_dir / 'results.json'}, {out_dir / 'grades.csv'}, "
         f"{out_dir / 'summary.html'} and {out_dir / 'feedback'}/ in {result.duration:g} s."
     )
+    _warn_reviews(result.students)
+
+
+def _warn_reviews(students: Sequence[StudentResult]) -> None:
+    from grader.gradebook.final import needs_review
+
+    for student in students:
+        for what in needs_review(student):
+            console.print(
+                f"[yellow]Review[/] {escape(student.student)}: {escape(what)} "
+                "(grader adjust again, or remove it, to settle it)."
+            )
+
+
+def _submission_times(given: str | None) -> tuple[dict[str, datetime] | None, str]:
+    """``--submitted-at``: a CSV's times; ``mtime`` is read once the submissions are found."""
+    from grader.late import read_submission_times
+
+    if given is None or given == "mtime":
+        return None, given or ""
+    path = Path(given)
+    return read_submission_times(path), str(path)
 
 
 def _first(student: StudentResult) -> str:
@@ -442,6 +487,196 @@ def prairielearn(
             course=_found_course(),
         )
     )
+
+
+def _gradebook_option(command: Any) -> Any:
+    return click.option(
+        "--gradebook",
+        metavar="URL",
+        help="The gradebook: a file or a database URL (default: GRADER_GRADEBOOK, else the "
+        "course's).",
+    )(command)
+
+
+def _open_gradebook(given: str | None) -> Any:
+    from grader.gradebook.book import Gradebook
+
+    target = _course().gradebook_target(given)
+    if "://" not in target and not Path(target).exists():
+        raise UsageError(
+            f"No gradebook at {target}: `grader run` starts it with the course's first run."
+        )
+    return Gradebook.open(target)
+
+
+def _known_student(book: Any, assignment: str, student: str) -> None:
+    import difflib
+
+    students = book.students(assignment)
+    if student not in students:
+        close = difflib.get_close_matches(student, students, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(
+            f"The gradebook has no result of {student!r} for {assignment}.{hint} "
+            f"({len(students)} students graded.)"
+        )
+
+
+@main.command()
+@click.argument("student", required=False)
+@click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
+@_gradebook_option
+@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
+def history(
+    student: str | None, assignment_name: str | None, gradebook: str | None, as_json: bool
+) -> None:
+    """The runs of an assignment, or STUDENT's scores over runs and what changed."""
+    import json
+
+    from grader.gradebook.history import student_history
+
+    try:
+        assignment = _pick_assignment(assignment_name)
+        with _open_gradebook(gradebook) as book:
+            if student is None:
+                runs = book.runs(assignment.name)
+                if as_json:
+                    out_console.print_json(json.dumps([r.__dict__ for r in runs]))
+                    return
+                table = Table(title=f"{assignment.title}: {len(runs)} runs ({book.where})")
+                for column in ("run", "started", "by", "students", "graded", "grader", "out"):
+                    table.add_column(column)
+                for r in runs:
+                    table.add_row(
+                        str(r.id),
+                        r.started_at[:19].replace("T", " "),
+                        escape(r.user),
+                        str(r.students),
+                        str(r.graded) + ("" if r.finished_at else " (interrupted)"),
+                        f"{r.grader_version} (Keras {r.keras})",
+                        escape(r.out_dir),
+                    )
+                out_console.print(table)
+                return
+            _known_student(book, assignment.name, student)
+            rows, after = student_history(
+                book, assignment.name, student, assignment.max_score, assignment.late
+            )
+    except GraderError as exc:
+        _usage_exit(exc)
+    if as_json:
+        data = {"student": student, "runs": [r.to_dict() for r in rows], "since": after}
+        out_console.print_json(json.dumps(data))
+        return
+    table = Table(title=f"{escape(student or '')}: {assignment.title}")
+    for column in ("run", "started", "score", "final", "what changed"):
+        table.add_column(column, justify="right" if column in ("score", "final") else "left")
+    for row in rows:
+        table.add_row(
+            str(row.run.id),
+            row.run.started_at[:19].replace("T", " "),
+            f"{_points(row.raw_score)} / {_points(row.max_score)}",
+            _points(row.final_score),
+            escape("\n".join(row.changes)),
+        )
+    out_console.print(table)
+    for line in after:
+        out_console.print(f"Since the last run: {escape(line)}")
+
+
+@main.command()
+@click.argument("student")
+@click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
+@click.option("--check", "check_name", help="The check whose points to set (default: the total).")
+@click.option(
+    "--points",
+    type=float,
+    help="With --check: the check's points (0 to its maximum). Without: points added to "
+    "the total (negative: taken off).",
+)
+@click.option("--reason", help="Why: shown to the student on their page.")
+@click.option("--remove", is_flag=True, help="Remove the adjustment in force instead.")
+@_gradebook_option
+def adjust(
+    student: str,
+    assignment_name: str | None,
+    check_name: str | None,
+    points: float | None,
+    reason: str | None,
+    remove: bool,
+    gradebook: str | None,
+) -> None:
+    """Adjust STUDENT's grade: set one check's points, or add points to the total.
+
+    The adjustment is kept in the gradebook and applied on top of every later run; a
+    later run that changes the adjusted check's verdict flags it for review. The
+    latest run's files are written again with it.
+    """
+    import math
+
+    from grader.engine.runner import rewrite_outputs
+
+    try:
+        assignment = _pick_assignment(assignment_name)
+        names = [c.name for c in assignment.checks]
+        if check_name is not None and check_name not in names:
+            raise UsageError(
+                f"{assignment.name} has no check {check_name!r}; its checks: {', '.join(names)}."
+            )
+        with _open_gradebook(gradebook) as book:
+            _known_student(book, assignment.name, student)
+            target = f"{check_name}" if check_name else "the total"
+            if remove:
+                if points is not None or reason is not None:
+                    raise UsageError("--remove takes no --points or --reason.")
+                if not book.remove_adjustment(assignment.name, student, check_name):
+                    raise UsageError(f"{student} has no adjustment of {target} to remove.")
+                console.print(f"Removed the adjustment of {escape(target)} for {escape(student)}.")
+            else:
+                if points is None or not reason or not reason.strip():
+                    raise UsageError("Give --points and a --reason (or --remove).")
+                if not math.isfinite(points):
+                    raise UsageError(f"--points must be a number, not {points}.")
+                history = book.history(assignment.name, student)
+                latest = history[-1].result if history else None
+                seen_status, seen_score = None, None
+                if latest is not None:
+                    seen_score = latest.score
+                    for check in latest.checks:
+                        if check.name == check_name:
+                            seen_status = check.status
+                if check_name is not None:
+                    spec = assignment.spec(check_name)
+                    top = spec.points if spec is not None else 0.0
+                    if not 0 <= points <= top:
+                        raise UsageError(
+                            f"--points for {check_name} must be between 0 and {top:g}, "
+                            f"not {points:g}."
+                        )
+                book.adjust(
+                    assignment.name,
+                    student,
+                    check_name,
+                    points,
+                    reason.strip(),
+                    seen_status=seen_status,
+                    seen_score=seen_score,
+                )
+                what = f"set to {points:g} points" if check_name else f"{points:+g} points"
+                console.print(f"Adjusted {escape(target)} for {escape(student)}: {what}.")
+            latest_run = book.latest_run(assignment.name)
+            written = None
+            if latest_run is not None:
+                written = rewrite_outputs(book, assignment, latest_run, _course().templates)
+    except GraderError as exc:
+        _usage_exit(exc)
+    if written is not None:
+        console.print(
+            f"Wrote {written}'s results.json, grades.csv and pages again; export again to "
+            "send the grade to the LMS."
+        )
+    else:
+        console.print("The next `grader run` writes it into the run's files.")
 
 
 @main.group()

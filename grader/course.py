@@ -16,6 +16,7 @@ folder (its own repository), found the way git and pytest find their roots:
     reference = "reference"         # reference/NAME.py, never given to students
     secret = "course-secret"        # hidden checks draw their inputs from it
     # templates = "templates"       # only to override the grader's feedback pages
+    # gradebook = "gradebook.db"    # or a URL: postgresql://user@host/grades
 
 Every path is relative to the folder holding ``course.toml``; all keys but ``title``
 are optional and default to the values above.
@@ -36,6 +37,7 @@ from grader.paths import package_templates
 __all__ = [
     "COURSE_ENV",
     "COURSE_FILE",
+    "GRADEBOOK_ENV",
     "NO_COURSE",
     "Course",
     "find_course",
@@ -45,11 +47,12 @@ __all__ = [
 
 COURSE_FILE = "course.toml"
 COURSE_ENV = "GRADER_COURSE"
+GRADEBOOK_ENV = "GRADER_GRADEBOOK"
 NO_COURSE = (
     "No course here: run inside a course folder (one holding course.toml, or below it), "
     f"pass --course DIR or set {COURSE_ENV}, or start one with `grader new --course-here`."
 )
-_KEYS = ("title", "assignments", "reference", "secret", "templates")
+_KEYS = ("title", "assignments", "reference", "secret", "templates", "gradebook")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ class Course:
     secret: Path
     # The course's own feedback page templates, else the grader's.
     templates: Path
+    # The gradebook: a file (``gradebook.db`` in the course folder by default) or a
+    # database URL; ``--gradebook`` and ``GRADER_GRADEBOOK`` override it.
+    gradebook: str = ""
+
+    def gradebook_target(self, explicit: str | None = None) -> str:
+        """The gradebook to use: ``explicit``, else ``GRADER_GRADEBOOK``, else the course's."""
+        return explicit or os.environ.get(GRADEBOOK_ENV) or self.gradebook
 
     @classmethod
     def read(cls, root: Path) -> Course:
@@ -104,9 +114,15 @@ class Course:
                     f"{root / COURSE_FILE}: [course] templates names {templates}, which lacks "
                     f"{', '.join(missing)}: copy the grader's templates there to change them."
                 )
+        gradebook = table.get("gradebook", "gradebook.db")
+        if not isinstance(gradebook, str) or not gradebook:
+            raise UsageError(f"{root / COURSE_FILE}: [course] gradebook must be a path or URL.")
+        if "://" not in gradebook:
+            gradebook = str((root / gradebook).resolve())
         return cls(
             root=root,
             title=title,
+            gradebook=gradebook,
             assignments=folder("assignments", "assignments"),
             reference=folder("reference", "reference"),
             secret=folder("secret", "course-secret"),

@@ -4,7 +4,8 @@
 
     GraderError
     ├── UsageError              the instructor's input is wrong (folder, flag, name)
-    │   └── RosterError         a class roster cannot be read
+    │   ├── RosterError         a class roster cannot be read
+    │   └── GradebookError      the gradebook cannot be opened, read or written
     ├── AssignmentError         an assignment's or course's files are missing or disagree
     │   └── LeakError           a release would hand out reference code or a hidden check
     ├── InfrastructureError     the grading machine failed, whoever is graded
@@ -41,6 +42,7 @@ __all__ = [
     "CheckFailed",
     "ConfinementError",
     "FigureError",
+    "GradebookError",
     "GraderError",
     "InfrastructureError",
     "IsolationRefused",
@@ -64,6 +66,11 @@ class GraderError(Exception):
 
 class UsageError(GraderError):
     """The command line or the input folder is not usable."""
+
+
+class GradebookError(UsageError):
+    """The gradebook cannot be opened, read or written (corrupt, foreign, newer, locked,
+    full disk); nothing already recorded in it is lost."""
 
 
 class RosterError(UsageError):

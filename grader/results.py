@@ -78,19 +78,27 @@ class CheckResult:
     # student's page or in an LMS's feedback: the internal exception and traceback of an
     # unexpected failure on the student's data, which may be a grader bug to look into.
     internal: str = ""
+    # An instructor set this check's points (grader.gradebook.final): points, the points
+    # the check gave, reason, by, at, and review (the verdict changed since).
+    adjustment: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name in ("name", "function", "description", "message", "visibility", "internal"):
             object.__setattr__(self, name, clean_text(getattr(self, name)))
+        if self.adjustment is not None:
+            object.__setattr__(self, "adjustment", clean_data(dict(self.adjustment)))
 
     @property
     def counted(self) -> bool:
-        """Whether the check counts toward the score (grader errors do not)."""
-        return self.status != "error"
+        """Whether the check counts toward the score (grader errors do not, unless an
+        instructor gave its points)."""
+        return self.status != "error" or self.adjustment is not None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["figures"] = [clean_data(f) for f in self.figures]
+        if self.adjustment is None:
+            del data["adjustment"]
         return data
 
     @classmethod
@@ -114,6 +122,11 @@ class StudentResult:
     output: str = ""
     duration: float = 0.0
     fingerprint: str = ""
+    # Set when the gradebook changed the score (grader.gradebook.final): the score the
+    # checks gave, an instructor's adjustment of the total, and the late penalty.
+    raw_score: float | None = None
+    adjustment: dict[str, Any] | None = None
+    late: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # ``student`` is kept exactly (it names files and resumes); writers clean it.
@@ -121,6 +134,10 @@ class StudentResult:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, clean_text(value))
+        for name in ("adjustment", "late"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, clean_data(dict(value)))
 
     @property
     def needs_attention(self) -> tuple[CheckResult, ...]:
@@ -137,6 +154,9 @@ class StudentResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["checks"] = [c.to_dict() for c in self.checks]
+        for name in ("raw_score", "adjustment", "late"):
+            if data[name] is None:
+                del data[name]
         return data
 
     @classmethod

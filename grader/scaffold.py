@@ -249,9 +249,25 @@ def new_course(folder: Path, title: str | None = None) -> list[Path]:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_hex(32) + "\n")
         written.append(secret)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        # Students' grades and the reference's cached answers stay out of the repository.
+        ignore.write_text(COURSE_GITIGNORE, encoding="utf-8")
+        written.append(ignore)
     for name in ("assignments", "reference"):
         (folder / name).mkdir(exist_ok=True)
     return written
+
+
+COURSE_GITIGNORE = """\
+# The gradebook: every student's grades (grader run, history, adjust).
+gradebook.db
+gradebook.db-wal
+gradebook.db-shm
+# The reference's cached answers.
+.grader-cache/
+grader-results/
+"""
 
 
 def _toml_text(value: str) -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+# This repository is itself a course: the suite's runs go to a gradebook of each test
+# process's own, never the repository's gradebook.db. Tests that look into one set theirs.
+_SUITE_GRADEBOOK = Path(tempfile.mkdtemp(prefix="grader-suite-"))
+atexit.register(shutil.rmtree, _SUITE_GRADEBOOK, True)
+os.environ["GRADER_GRADEBOOK"] = str(_SUITE_GRADEBOOK / "gradebook.db")
 
 # A course kept as test data: its check files are the course's, not this suite's.
 collect_ignore = ["readme_course"]

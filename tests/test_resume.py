@@ -1,10 +1,12 @@
-"""`grader run` resumes: an earlier (even killed) run's results for unchanged submissions
-are kept, and the final outputs are those of an uninterrupted run.
+"""`grader run` resumes: an earlier (even killed) run's results for unchanged submissions,
+as the gradebook recorded them, are kept, and the final outputs are those of an
+uninterrupted run.
 
 One uninterrupted run of a small class is the baseline; each test copies its output
-folder and proves, through the real CLI, what a second run grades again and what not.
-A student file that is not rewritten keeps its inode and mtime: that is how "not graded
-again" is told apart from "graded again to the same result".
+folder and its gradebook (as if the run had written there) and proves, through the real
+CLI, what a second run grades again and what not. A student file that is not rewritten
+keeps its inode and mtime: that is how "not graded again" is told apart from "graded
+again to the same result".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,16 +27,7 @@ import pytest
 from conftest import write_course_toml
 
 from grader.assignment import load_assignment
-from grader.engine.runner import (
-    RunOptions,
-    _load_index,
-    _log_entry,
-    _result_digest,
-    _write_index,
-    grading_key,
-    plan_run,
-)
-from grader.results import StudentResult
+from grader.engine.runner import RunOptions, grading_key, plan_run
 from grader.sandbox.isolation import Isolation, detect
 from grader.submissions import discover
 
@@ -54,9 +48,15 @@ def make_class(path: Path) -> Path:
     return path
 
 
+def gradebook_of(out: Path) -> Path:
+    """Each test's gradebook: beside its output folder."""
+    return out.parent / "gradebook.db"
+
+
 def run_grader(
     submissions: Path, out: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    env = {**(env or os.environ), "GRADER_GRADEBOOK": str(gradebook_of(out))}
     proc = subprocess.run(
         [
             sys.executable,
@@ -139,20 +139,36 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def copy_of(baseline: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The baseline's class, output folder and gradebook, as if its run had been here."""
     klass, out = baseline
     shutil.copytree(klass, tmp_path / "class")
     shutil.copytree(out, tmp_path / "out")
+    shutil.copy(gradebook_of(out), gradebook_of(tmp_path / "out"))
+    with sqlite3.connect(gradebook_of(tmp_path / "out")) as db:
+        db.execute("UPDATE runs SET out_dir = ?", (str((tmp_path / "out").resolve()),))
     return tmp_path / "class", tmp_path / "out"
+
+
+def counts(out: Path) -> tuple[int, int]:
+    """(runs, distinct results) in the gradebook."""
+    with sqlite3.connect(gradebook_of(out)) as db:
+        return (
+            db.execute("SELECT count(*) FROM runs").fetchone()[0],
+            db.execute("SELECT count(*) FROM results").fetchone()[0],
+        )
 
 
 def test_a_second_run_grades_nothing(baseline, tmp_path):
     klass, out = copy_of(baseline, tmp_path)
     before = stamps(out)
     assert sorted(before) == STUDENTS
+    runs, results = counts(out)
     proc = run_grader(klass, out, "--workers", "2")
     assert resuming(proc) == (4, 0)
     assert rewritten(before, out) == set()
     assert outputs(out) == outputs(baseline[1])
+    # The run is recorded, pointing at the results the gradebook has: no copy.
+    assert counts(out) == (runs + 1, results)
 
 
 def test_a_changed_submission_alone_is_graded_again(baseline, tmp_path):
@@ -202,14 +218,15 @@ def test_students_no_longer_submitted_are_left_out(baseline, tmp_path):
     assert (out / "students" / "nina.json").is_file()  # kept, nothing is lost
 
 
-def test_a_truncated_result_is_graded_again(baseline, tmp_path):
+def test_a_damaged_student_file_is_written_again_from_the_gradebook(baseline, tmp_path):
     klass, out = copy_of(baseline, tmp_path)
     target = out / "students" / "broken.json"
     target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    (out / "students" / "frank.json").unlink()
     before = stamps(out)
     proc = run_grader(klass, out, "--workers", "2")
-    assert resuming(proc) == (3, 1)
-    assert rewritten(before, out) == {"broken"}
+    assert resuming(proc) == (4, 0)  # the gradebook holds the results, not the files
+    assert rewritten(before, out) == {"broken", "frank"}
     assert outputs(out) == outputs(baseline[1])
 
 
@@ -237,7 +254,7 @@ def test_a_run_killed_with_sigkill_resumes(baseline, tmp_path):
     # scratch folders live in TMPDIR) mentions tmp_path: that is how leftovers are found.
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    env = {**os.environ, "TMPDIR": str(scratch)}
+    env = {**os.environ, "TMPDIR": str(scratch), "GRADER_GRADEBOOK": str(gradebook_of(out))}
     command = [sys.executable, "-m", "grader", "run", str(klass), "--out", str(out), *ASSIGNMENT]
     proc = subprocess.Popen(
         [*command, "--workers", "1"],
@@ -282,34 +299,31 @@ def plan_for(klass: Path, out: Path, **options):
 
 def test_the_plan_trusts_only_what_it_can(baseline, tmp_path):
     klass, out = copy_of(baseline, tmp_path)
-    assert sorted(plan_for(klass, out).done) == STUDENTS
+    book = str(gradebook_of(out))
+    assert sorted(plan_for(klass, out, gradebook=book).done) == STUDENTS
 
-    # A grader fault is graded again: record broken's result as one, index and all.
-    path = out / "students" / "broken.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["status"] = "error"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    index_path = out / "students" / ".resume"
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    index["students"]["broken"]["result"] = _result_digest(StudentResult.from_dict(data))
-    index_path.write_text(json.dumps(index), encoding="utf-8")
-    plan = plan_for(klass, out)
+    # The grader failed on broken then: graded again.
+    with sqlite3.connect(book) as db:
+        db.execute("UPDATE results SET status = 'error' WHERE student = 'broken'")
+        db.execute(
+            "UPDATE results SET body = json_set(body, '$.status', 'error') WHERE student = 'broken'"
+        )
+    plan = plan_for(klass, out, gradebook=book)
     assert [s.student for s in plan.todo] == ["broken"]
     assert sorted(plan.done) == ["alice", "frank", "nina"]
 
-    # A result file that is not the one the index names (edited, or another run's).
-    data["status"] = "graded"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    assert [s.student for s in plan_for(klass, out).todo] == ["broken"]
-
     # Other limits: another grading, everyone again. So with --force.
     limits = replace(load_assignment("regularization").limits, call_timeout=7)
-    assert len(plan_for(klass, out, limits=limits).todo) == 4
-    assert len(plan_for(klass, out, force=True).todo) == 4
+    assert len(plan_for(klass, out, gradebook=book, limits=limits).todo) == 4
+    assert len(plan_for(klass, out, gradebook=book, force=True).todo) == 4
 
-    # A corrupt index is no index, never a crash.
-    index_path.write_text('{"format": 1, "grading_key": ', encoding="utf-8")
-    assert len(plan_for(klass, out).todo) == 4
+    # Another output folder: no run wrote there, nothing is kept.
+    assert len(plan_for(klass, tmp_path / "elsewhere", gradebook=book).todo) == 4
+
+    # A result the gradebook cannot read is graded again, never a crash.
+    with sqlite3.connect(book) as db:
+        db.execute("UPDATE results SET body = '{\"student\": ' WHERE student = 'alice'")
+    assert [s.student for s in plan_for(klass, out, gradebook=book).todo] == ["alice", "broken"]
 
 
 def test_the_grading_key_follows_checks_reference_and_toml(tmp_path):
@@ -329,42 +343,33 @@ def test_the_grading_key_follows_checks_reference_and_toml(tmp_path):
     for path in (
         tmp_path / "assignments" / "r" / "test_penalty.py",
         tmp_path / "reference" / "r.py",
-        tmp_path / "assignments" / "r" / "assignment.toml",
     ):
         before = key()
         path.write_text(path.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
         assert key() != before, path
+    # The toml by what it says: a comment is no change, a limit is.
+    toml = tmp_path / "assignments" / "r" / "assignment.toml"
+    before = key()
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n# a note\n", encoding="utf-8")
+    assert key() == before
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("output_bytes = 20000", "output_bytes = 1234"),
+        encoding="utf-8",
+    )
+    assert key() != before
+    # The late policy changes no verdict: no one is graded again for it.
+    toml = tmp_path / "assignments" / "r" / "assignment.toml"
+    before = key()
+    toml.write_text(
+        toml.read_text(encoding="utf-8")
+        + "\n[late]\ndue = 2026-12-01T23:59:00+01:00\npenalty_per_day = 10\n",
+        encoding="utf-8",
+    )
+    assert key() == before
+    # The course secret is: hidden checks draw their inputs from it.
+    (tmp_path / "course-secret").write_text("a" * 64 + "\n")
+    assert key() != before
     stub = tmp_path / "assignments" / "r" / "regularization.py"
     before = key()
     stub.write_text(stub.read_text(encoding="utf-8") + "\n# the stub is not grading\n")
     assert key() == before
-
-
-def test_the_resume_log_appends_and_survives_a_torn_line(tmp_path):
-    (tmp_path / "students").mkdir()
-    entry = {"submission": "s1", "result": "r1"}
-    _write_index(tmp_path, "key", {"old": {"submission": "s0", "result": "r0"}})
-    _log_entry(tmp_path, "key", "alice", entry)
-    _log_entry(tmp_path, "other key", "bob", entry)  # another grading: not ours
-    # A run killed mid-write leaves half a line; the next entry still reads whole.
-    with (tmp_path / "students" / ".resume-log").open("ab") as log:
-        log.write(b'{"format": 1, "grading_key": "key", "student": "carol", "ent')
-    _log_entry(tmp_path, "key", "dave", entry)
-    _log_entry(tmp_path, "key", "old", None)  # graded again, unreadable now: dropped
-    assert _load_index(tmp_path, "key") == {"alice": entry, "dave": entry}
-    assert _load_index(tmp_path, "other key") == {"bob": entry}
-
-    # Each entry costs one appended line, however many came before.
-    log = tmp_path / "students" / ".resume-log"
-    sizes = []
-    for n in range(200):
-        before = log.stat().st_size
-        _log_entry(tmp_path, "key", f"s{n:03d}", entry)
-        sizes.append(log.stat().st_size - before)
-    assert max(sizes) == min(sizes)
-
-    # Folding the log into the index keeps every entry and removes the log.
-    entries = _load_index(tmp_path, "key")
-    _write_index(tmp_path, "key", entries)
-    assert not log.exists()
-    assert _load_index(tmp_path, "key") == entries

@@ -8,14 +8,15 @@ process that dies (killed by a student's code at weak isolation, or by the kerne
 memory runs out) costs its students nothing but time; a submission whose grading kills
 it even when graded alone is named as the cause (see ``_run_jobs``).
 
-A run into a folder that already holds results resumes: a student whose submission is
-unchanged since it was graded, by the same grading (see ``grading_key``), keeps that
-result. ``OUT/students/.resume`` records, for each student, which submission and which
-result file were graded under which grading key; each student's entry is appended to
-``OUT/students/.resume-log`` before the student's file is written, so a run killed at
-any moment (even ``kill -9``) loses at most the students being graded, and a truncated
-or foreign result file is never trusted. A run that finishes folds the log into the
-index. Appending keeps each student's cost the same at any class size.
+Every run is recorded in the course's gradebook (``grader.gradebook``), and each
+student's result is committed there as soon as it is known, before the student's file
+is written. A run into a folder an earlier run wrote resumes from the gradebook: a
+student whose submission is unchanged since that run graded it, the same way (see
+``grading_key``), keeps that result, so a run killed at any moment (even ``kill -9``)
+loses at most the students being graded.
+The run's files (``results.json``, ``grades.csv``, the pages) are written from the
+gradebook at the end, with the instructor's adjustments and the late policy applied
+(``grader.gradebook.final``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -30,7 +32,8 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -45,7 +48,8 @@ from grader.engine.cluster import ClusterInfo, choose_cluster_level, grade_on_cl
 from grader.engine.reference_cache import CACHE_FOLDER
 from grader.engine.session import GradingSession, quiet_process
 from grader.errors import UsageError
-from grader.files import atomic_write_text
+from grader.gradebook.book import MEMORY, Adjustment, Gradebook, RunRecord
+from grader.gradebook.final import final_result
 from grader.paths import package_templates
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import feedback_filename, write_html_reports
@@ -59,11 +63,13 @@ __all__ = [
     "ClassRun",
     "ResumePlan",
     "RunOptions",
+    "final_results",
     "grade_class",
     "grader_fault_result",
     "grading_key",
     "plan_run",
     "prepare_class_run",
+    "rewrite_outputs",
     "submission_key",
 ]
 
@@ -84,6 +90,12 @@ class RunOptions:
     # Where the reference's answers are kept between grading processes and runs (see
     # engine.reference_cache); None: each grading process computes them.
     cache: Path | None = None
+    # The gradebook (a file or a database URL); None: one in memory, nothing remembered.
+    gradebook: str | None = None
+    # Submission times for the late policy: student -> time, and where they came from
+    # ("mtime", with no times: the submission files' modification times, read here).
+    submitted_at: dict[str, datetime] | None = None
+    submitted_source: str = ""
 
 
 def _init_grading_process(isolation: Isolation) -> None:
@@ -130,10 +142,6 @@ def grader_fault_result(assignment: Assignment, submission: Submission, why: str
 
 # ---------------------------------------------------------------- resuming
 
-_RESUME_INDEX = ".resume"  # no .json suffix: students/*.json stays one file per student
-_RESUME_LOG = ".resume-log"  # entries since the index was last written, one JSON line each
-_RESUME_FORMAT = 1
-
 
 def _digest(parts: list[tuple[str, bytes | None]]) -> str:
     """sha256 over named parts, each framed so no two different lists collide."""
@@ -160,6 +168,17 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+def _toml_without_late(path: Path) -> bytes | None:
+    # The late policy changes no verdict: editing it must not regrade the class.
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return _read(path)
+    data.pop("late", None)
+    return json.dumps(data, sort_keys=True, default=str).encode()
+
+
 def grading_key(assignment: Assignment, limits: Limits, isolation_level: str) -> str:
     """What decides a grade besides the submission: when it changes, everyone is regraded.
 
@@ -169,17 +188,30 @@ def grading_key(assignment: Assignment, limits: Limits, isolation_level: str) ->
     level for the whole class).
     """
     directory = assignment.directory
-    files = [directory / "assignment.toml"]
-    files += sorted(p for p in directory.glob("*.py") if p != assignment.stub)
+    files = sorted(p for p in directory.glob("*.py") if p != assignment.stub)
+    secret = _read(assignment.secret) if assignment.secret is not None else None
     parts: list[tuple[str, bytes | None]] = [
         ("grader", __version__.encode()),
+        *((f"package:{name}", version.encode()) for name, version in _versions().items()),
         ("assignment", _text(assignment.name)),
         ("limits", json.dumps(dataclasses.asdict(limits), sort_keys=True).encode()),
         ("isolation", isolation_level.encode()),
         ("reference", _read(assignment.reference)),
+        # Hidden checks draw their inputs from it (its digest: the key is stored).
+        ("secret", None if secret is None else hashlib.sha256(secret).hexdigest().encode()),
+        ("file:assignment.toml", _toml_without_late(directory / "assignment.toml")),
     ]
     parts += [(f"file:{p.name}", _read(p)) for p in files]
     return _digest(parts)
+
+
+def _versions() -> dict[str, str]:
+    """The packages whose version may change a verdict (read without importing them)."""
+    found = {}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "numpy"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[name] = importlib.metadata.version(name)
+    return found
 
 
 def submission_key(submission: Submission) -> str | None:
@@ -202,141 +234,58 @@ def submission_key(submission: Submission) -> str | None:
     return _digest(parts)
 
 
-def _result_digest(result: StudentResult) -> str:
-    text = json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
 def _student_file(out: Path, student: str) -> Path:
     return out / "students" / (feedback_filename(student).removesuffix(".html") + ".json")
 
 
-def _valid_entry(entry: object) -> bool:
-    return (
-        isinstance(entry, dict)
-        and isinstance(entry.get("submission"), str)
-        and isinstance(entry.get("result"), str)
-    )
-
-
-def _load_index(out: Path, key: str) -> dict[str, dict[str, str]]:
-    """The resume index's entries for grading key ``key``, the log's later ones applied;
-    anything unreadable is left out."""
-    entries: dict[str, dict[str, str]] = {}
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads((out / "students" / _RESUME_INDEX).read_text(encoding="utf-8"))
-        if (
-            isinstance(data, dict)
-            and data.get("format") == _RESUME_FORMAT
-            and data.get("grading_key") == key
-            and isinstance(data.get("students"), dict)
-        ):
-            entries = {s: e for s, e in data["students"].items() if _valid_entry(e)}
-    try:
-        lines = (out / "students" / _RESUME_LOG).read_bytes().splitlines()
-    except OSError:
-        return entries
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:  # the last line of a run killed mid-write
-            continue
-        if (
-            not isinstance(record, dict)
-            or record.get("format") != _RESUME_FORMAT
-            or record.get("grading_key") != key
-            or not isinstance(record.get("student"), str)
-        ):
-            continue
-        entry = record.get("entry")
-        if entry is None:
-            entries.pop(record["student"], None)
-        elif _valid_entry(entry):
-            entries[record["student"]] = entry
-    return entries
-
-
-def _write_index(out: Path, key: str, entries: dict[str, dict[str, str]]) -> None:
-    """The whole index at once; the log it replaces goes."""
-    data = {"format": _RESUME_FORMAT, "grading_key": key, "students": entries}
-    atomic_write_text(
-        out / "students" / _RESUME_INDEX, json.dumps(data, indent=1, sort_keys=True) + "\n"
-    )
-    with contextlib.suppress(FileNotFoundError):
-        (out / "students" / _RESUME_LOG).unlink()
-
-
-def _log_entry(out: Path, key: str, student: str, entry: dict[str, str] | None) -> None:
-    """One student's entry, appended: a line is written whole or, if the run is killed
-    mid-write, read back as nothing."""
-    record = {"format": _RESUME_FORMAT, "grading_key": key, "student": student, "entry": entry}
-    line = json.dumps(record, sort_keys=True, ensure_ascii=True) + "\n"
-    fd = os.open(
-        out / "students" / _RESUME_LOG,
-        os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-        0o644,
-    )
-    try:
-        # A torn line from a killed run must not swallow this one.
-        if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
-            line = "\n" + line
-        os.write(fd, line.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _earlier_result(
-    out: Path, submission: Submission, skey: str | None, entry: dict[str, str] | None
-) -> StudentResult | None:
-    """The result an earlier run wrote for this very submission, if it can be trusted."""
-    if skey is None or entry is None or entry["submission"] != skey:
-        return None
-    try:
-        data = json.loads(_student_file(out, submission.student).read_text(encoding="utf-8"))
-        result = StudentResult.from_dict(data)
-    except Exception:  # missing, truncated, not ours: grade it again
-        return None
-    if (
-        result.student != submission.student
-        or result.status == "error"  # the grader failed then; it may not now
-        or _result_digest(result) != entry["result"]
-    ):
-        return None
-    return result
-
-
 @dataclass(frozen=True)
 class ResumePlan:
-    """What a run keeps from earlier runs into the same folder, and what it grades."""
+    """What a run keeps from earlier runs (the gradebook's), and what it grades."""
 
     grading_key: str
     done: dict[str, StudentResult]  # student -> the result kept
     todo: tuple[Submission, ...]
     submission_keys: dict[str, str | None]
-    index: dict[str, dict[str, str]]  # the resume index as found (this grading key only)
 
 
 def plan_run(
-    assignment: Assignment, submissions: list[Submission], options: RunOptions
+    assignment: Assignment,
+    submissions: list[Submission],
+    options: RunOptions,
+    book: Gradebook | None = None,
 ) -> ResumePlan:
-    """Which submissions ``options.out_dir`` already holds a valid result for."""
+    """Which submissions an earlier run into ``options.out_dir`` graded the same way, as
+    the gradebook recorded them."""
     limits = options.limits or assignment.limits
     key = grading_key(assignment, limits, options.isolation.level)
-    index = _load_index(options.out_dir, key)
     keys = {s.student: submission_key(s) for s in submissions}
+    earlier: dict[str, tuple[str | None, StudentResult]] = {}
+    if not options.force:
+        with _gradebook(options, book) as opened:
+            earlier = opened.reusable(assignment.name, key, list(keys), options.out_dir)
     done: dict[str, StudentResult] = {}
     todo: list[Submission] = []
     for submission in submissions:
-        earlier = None
-        if not options.force:
-            entry = index.get(submission.student)
-            earlier = _earlier_result(options.out_dir, submission, keys[submission.student], entry)
-        if earlier is None:
-            todo.append(submission)
+        skey = keys[submission.student]
+        found = earlier.get(submission.student)
+        if skey is not None and found is not None and found[0] == skey:
+            done[submission.student] = found[1]
         else:
-            done[submission.student] = earlier
-    return ResumePlan(key, done, tuple(todo), keys, index)
+            todo.append(submission)
+    return ResumePlan(key, done, tuple(todo), keys)
+
+
+@contextlib.contextmanager
+def _gradebook(options: RunOptions, book: Gradebook | None = None) -> Iterator[Gradebook]:
+    """``book``, or the one ``options`` names (opened here and closed after)."""
+    if book is not None:
+        yield book
+        return
+    opened = Gradebook.open(options.gradebook or MEMORY)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @dataclass(frozen=True)
@@ -390,9 +339,11 @@ def prepare_class_run(
     else:
         level = choose(isolation_level, allow_weak=allow_weak, strict=strict)
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    isolation = Isolation(
-        level, hidden=(course.root, submissions.resolve(), options.out_dir.resolve())
-    )
+    gradebook = course.gradebook_target(options.gradebook)
+    hidden = [course.root, submissions.resolve(), options.out_dir.resolve()]
+    if "://" not in gradebook:  # a file, wherever it is (mode 600 besides)
+        hidden += [Path(gradebook + suffix) for suffix in ("", "-wal", "-shm")]
+    isolation = Isolation(level, hidden=tuple(hidden))
     # No student code runs on this machine when a cluster grades.
     protected = [] if cluster is not None else guard(isolation, course.root)
     options = replace(
@@ -401,8 +352,22 @@ def prepare_class_run(
         isolation=isolation,
         templates=course.templates,
         cache=options.cache or course.root / CACHE_FOLDER,
+        gradebook=gradebook,
     )
-    plan = plan_run(assignment, list(found.submissions), options)
+    if options.submitted_source == "mtime":
+        # Asked for: the files' own times (a copy or checkout may have changed them).
+        options = replace(
+            options,
+            submitted_at={
+                s.student: datetime.fromtimestamp(s.path.stat().st_mtime, UTC)
+                for s in found.submissions
+                if s.path is not None and s.path.exists()
+            },
+            submitted_source="the submission files' modification times",
+        )
+    # Opened now: a gradebook that cannot be used stops the run before anyone is graded.
+    with _gradebook(options) as book:
+        plan = plan_run(assignment, list(found.submissions), options, book)
     return ClassRun(
         assignment,
         tuple(found.submissions),
@@ -609,31 +574,72 @@ def grade_class(
 ) -> RunResult:
     """Grade every submission and write results.json, grades.csv and the HTML pages.
 
-    Results already in ``options.out_dir`` for unchanged submissions are kept (see
-    ``plan_run``, which the caller may run first to show what is left); ``progress``
-    is called for each student graded now.
+    The run and each student's result are recorded in the gradebook as they come;
+    results it already holds for unchanged submissions are kept (see ``plan_run``,
+    which the caller may run first to show what is left); ``progress`` is called for
+    each student graded now.
     """
     started = time.monotonic()
     out = options.out_dir
     (out / "students").mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
-    if plan is None:
-        plan = plan_run(assignment, submissions, options)
-    elif {s.student for s in submissions} != set(plan.done) | {s.student for s in plan.todo}:
-        raise ValueError("The resume plan was made for other submissions.")
-    results: dict[str, StudentResult] = dict(plan.done)
-    index = dict(plan.index)
+    with _gradebook(options) as book:
+        if plan is None:
+            plan = plan_run(assignment, submissions, options, book)
+        elif {s.student for s in submissions} != set(plan.done) | {s.student for s in plan.todo}:
+            raise ValueError("The resume plan was made for other submissions.")
+        run = _grade_recorded(assignment, submissions, options, plan, book, progress)
+        students = final_results(book, assignment, run.students)
+    run = replace(run, students=students, duration=round(time.monotonic() - started, 2))
+    # Each student's file as the gradebook has it (kept students' too: their file may be
+    # missing or damaged), rewritten only where it differs.
+    for student in run.students:
+        write_student_json(student, _student_file(out, student.student), if_changed=True)
+    write_reports(run, out, options.templates)
+    return run
+
+
+def _grade_recorded(
+    assignment: Assignment,
+    submissions: list[Submission],
+    options: RunOptions,
+    plan: ResumePlan,
+    book: Gradebook,
+    progress: Progress | None,
+) -> RunResult:
+    """Grade ``plan.todo``, every result committed to ``book`` as it comes; the run's
+    results as the gradebook holds them (no adjustment applied)."""
+    out = options.out_dir
+    limits = options.limits or assignment.limits
+    if options.submitted_at:
+        book.set_submission_times(assignment.name, options.submitted_at, options.submitted_source)
+    run_id = book.start_run(
+        assignment=assignment.name,
+        grading_key=plan.grading_key,
+        isolation=options.isolation.level,
+        out_dir=out,
+        forced=options.force,
+        versions={"grader": __version__, **_versions()},
+    )
+    for student, kept in plan.done.items():
+        book.record(
+            run_id,
+            assignment.name,
+            kept,
+            submission_key=plan.submission_keys.get(student),
+            grading_key=plan.grading_key,
+            kept=True,
+        )
 
     def record(result: StudentResult) -> None:
-        results[result.student] = result
-        skey = plan.submission_keys.get(result.student)
-        entry = None if skey is None else {"submission": skey, "result": _result_digest(result)}
-        if entry is None:
-            index.pop(result.student, None)
-        else:
-            index[result.student] = entry
-        # The index first: a result file is only trusted once the index names it.
-        _log_entry(out, plan.grading_key, result.student, entry)
+        # The gradebook first: the student's file is only a copy.
+        book.record(
+            run_id,
+            assignment.name,
+            result,
+            submission_key=plan.submission_keys.get(result.student),
+            grading_key=plan.grading_key,
+        )
         write_student_json(result, _student_file(out, result.student))
         if progress is not None:
             progress(result)
@@ -643,10 +649,11 @@ def grade_class(
     def finished(job: int, result: Callable[[], str]) -> None:
         submission = todo[job]
         try:
-            record(StudentResult.from_dict(json.loads(result())))
+            graded = StudentResult.from_dict(json.loads(result()))
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
-            record(grader_fault_result(assignment, submission, why))
+            graded = grader_fault_result(assignment, submission, why)
+        record(graded)
 
     def died(job: int, grading_it: bool) -> None:
         submission = todo[job]
@@ -657,7 +664,6 @@ def grade_class(
             record(grader_fault_result(assignment, submission, why))
 
     workers, cluster = options.workers, None
-    limits = options.limits or assignment.limits
     if options.scheduler is not None:
         graded_by = grade_on_cluster(
             options.scheduler, assignment, todo, limits, options.isolation.level, finished, died
@@ -673,10 +679,9 @@ def grade_class(
             lambda job, future: finished(job, future.result),
             died,
         )
-    # Everyone is graded: the log folds into the index.
-    _write_index(out, plan.grading_key, index)
-
-    run = RunResult(
+    book.finish_run(run_id, cluster)
+    results = book.run_results(run_id)
+    return RunResult(
         assignment=assignment.name,
         title=assignment.title,
         max_score=assignment.max_score,
@@ -684,14 +689,54 @@ def grade_class(
         students=tuple(results[s.student] for s in sorted(submissions, key=lambda s: s.student)),
         grader_version=__version__,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        duration=round(time.monotonic() - started, 2),
         workers=workers,
         isolation=options.isolation.level,
         isolation_detail=describe(options.isolation.level),
         cluster=cluster,
     )
-    write_reports(run, out, options.templates)
-    return run
+
+
+def final_results(
+    book: Gradebook, assignment: Assignment, raw: Sequence[StudentResult]
+) -> tuple[StudentResult, ...]:
+    """``raw`` with the gradebook's adjustments and the assignment's late policy applied."""
+    adjustments: dict[str, list[Adjustment]] = {}
+    for adjustment in book.adjustments(assignment.name):
+        adjustments.setdefault(adjustment.student, []).append(adjustment)
+    times = book.submission_times(assignment.name) if assignment.late is not None else {}
+    return tuple(
+        final_result(
+            r,
+            assignment.max_score,
+            adjustments.get(r.student, ()),
+            policy=assignment.late,
+            submitted=times.get(r.student),
+        )
+        for r in raw
+    )
+
+
+def rewrite_outputs(
+    book: Gradebook, assignment: Assignment, run: RunRecord, templates: Path | None = None
+) -> Path | None:
+    """Write run ``run``'s files again from the gradebook, with today's adjustments and
+    late policy; the folder, or None when it no longer holds that run's results."""
+    out = Path(run.out_dir)
+    try:
+        earlier = RunResult.from_dict(
+            json.loads((out / "results.json").read_text(encoding="utf-8"))
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    raw = book.run_results(run.id)
+    if earlier.assignment != assignment.name or set(raw) != {s.student for s in earlier.students}:
+        return None  # a later run of another kind wrote there
+    students = final_results(book, assignment, [raw[s.student] for s in earlier.students])
+    updated = replace(earlier, students=students)
+    for student in students:
+        write_student_json(student, _student_file(out, student.student), if_changed=True)
+    write_reports(updated, out, templates)
+    return out
 
 
 def write_reports(run: RunResult, out: Path, templates: Path | None = None) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.files import atomic_write_text
+from grader.gradebook.final import grade_notes
 from grader.lms.roster import Match
 from grader.results import STUDENT_STATUSES, RunResult, StudentResult
 
@@ -127,7 +128,7 @@ def feedback_text(student: StudentResult, grade: Grade) -> str:
     score = f"Score: {format_number(grade.score)} / {format_number(grade.max_score)}"
     if grade.partial:
         score += f" ({format_number(grade.uncounted_points)} points not counted yet, see below)"
-    lines = [score + "."]
+    lines = [score + ".", *grade_notes(student)]
     if student.status == "import_error":
         headline = error_headline(student.error)
         lines += ["Your code could not be imported, so every check failed.", headline]

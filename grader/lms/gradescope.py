@@ -58,6 +58,7 @@ import traceback
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ from grader.assignment import Assignment, load_assignment
 from grader.course import COURSE_FILE, Course, find_course
 from grader.errors import GraderError, IsolationRefused, UsageError
 from grader.files import atomic_write_bytes, atomic_write_text
+from grader.gradebook.final import final_result, grade_notes
 from grader.lms import STUDENT_SHARE
 from grader.paths import package_templates
 from grader.results import CheckResult, StudentResult
@@ -379,6 +381,20 @@ def read_submitters(path: Path) -> tuple[tuple[Submitter, ...], str | None]:
     return tuple(found), note
 
 
+def read_submission_time(path: Path) -> tuple[datetime | None, str | None]:
+    """When the submission was made (``created_at`` of ``submission_metadata.json``), and
+    a note for the instructor when it cannot be read (then no late penalty)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        text = data["created_at"]
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        return None, f"no submission time in {path} ({exc}): no late penalty applied."
+    if when.tzinfo is None:
+        return None, f"the submission time {text!r} in {path} has no offset: no late penalty."
+    return when, None
+
+
 # ---------------------------------------------------------------- results.json
 
 
@@ -477,7 +493,7 @@ def to_results(
                 "extra_data": {"check": check.name, "status": check.status},
             }
         )
-    paragraphs = [headline] if headline else [_score_line(result)]
+    paragraphs = [headline] if headline else [_score_line(result), *grade_notes(result)]
     if result.status == "import_error" and result.error:
         paragraphs.append(
             "**Your module could not be imported**, so no check could run: every check "
@@ -645,6 +661,19 @@ def run_autograder(
         allow_weak = allow_weak_isolation or settings.allow_weak_isolation
         result, level = _grade(assignment, submission, root, limit, started, isolation, allow_weak)
         extra["isolation"] = level
+        if assignment.late is not None:
+            submitted, note = read_submission_time(root / "submission_metadata.json")
+            if note:
+                print(f"Note: {note}")
+            if submitted is not None:
+                source = "Gradescope's submission metadata"
+                result = final_result(
+                    result,
+                    assignment.max_score,
+                    (),
+                    policy=assignment.late,
+                    submitted=(submitted, source),
+                )
         elapsed = time.monotonic() - started
         results = to_results(
             assignment,

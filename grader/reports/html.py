@@ -19,6 +19,7 @@ import jinja2
 
 from grader.checks import figures
 from grader.files import atomic_write_text
+from grader.gradebook.final import grade_notes, needs_review
 from grader.results import CheckResult, RunResult, StudentResult, clean_text
 
 __all__ = [
@@ -550,6 +551,7 @@ class _CheckView:
     max_points: str
     status: _Status
     grader_error: bool
+    adjustment: str = ""  # the instructor set its points, and why
 
 
 @dataclass(frozen=True)
@@ -605,6 +607,17 @@ def _check_view(check: CheckResult, prefix: str) -> _CheckView:
         max_points=format_points(check.max_points),
         status=_status(_CHECK_STATUS, check.status),
         grader_error=check.status == "error",
+        adjustment=_check_adjustment(check),
+    )
+
+
+def _check_adjustment(check: CheckResult) -> str:
+    a = check.adjustment
+    if a is None:
+        return ""
+    return (
+        f"Points set to {format_points(float(a.get('points', 0)))} by your instructor "
+        f"(the check gave {format_points(float(a.get('graded_points', 0)))}): {a.get('reason', '')}"
     )
 
 
@@ -665,6 +678,7 @@ def render_feedback(run: RunResult, student: StudentResult, templates_dir: Path)
         problem=_problem(student),
         sections=_sections(run, student),
         hidden_note=hidden_note,
+        grade_notes=grade_notes(student),
         output=output,
         output_lines=_plural(len(output.splitlines()), "line", "lines"),
     )
@@ -736,6 +750,9 @@ class _StudentRow:
     # Instructor only: checks failed by an unexpected exception on the student's data
     # (CheckResult.internal), each with the exception's headline and the full note.
     internal: tuple[_Internal, ...] = ()
+    # How the gradebook changed the score (adjustments, late), and what needs a new look.
+    grade_notes: tuple[str, ...] = ()
+    reviews: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -896,9 +913,21 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
                     _Internal(c.name, _error_headline(c.internal), c.internal)
                     for c in student.needs_attention
                 ),
+                grade_notes=tuple(_instructor_notes(student)),
+                reviews=tuple(needs_review(student)),
             )
         )
     return rows
+
+
+def _instructor_notes(student: StudentResult) -> list[str]:
+    notes = [
+        f"{c.name} set to {format_points(c.points)}: {(c.adjustment or {}).get('reason', '')}"
+        for c in student.checks
+        if c.adjustment is not None
+    ]
+    notes += [n for n in grade_notes(student) if not n.startswith("Your instructor set")]
+    return notes
 
 
 # Who needs the instructor first: a grader error or a time limit may call for a regrade
@@ -909,13 +938,15 @@ def _attention_rank(row: _StudentRow) -> int:
         return 0
     if row.internal:  # a failure that may hide a grader bug
         return 1
-    if row.timeouts:
+    if row.reviews:  # an adjustment made on a grade that has changed since
         return 2
-    return {"import_error": 3, "invalid": 4}.get(row.status_key, 5)
+    if row.timeouts:
+        return 3
+    return {"import_error": 4, "invalid": 5}.get(row.status_key, 6)
 
 
 def _problems(rows: list[_StudentRow]) -> list[_StudentRow]:
-    flagged = [r for r in rows if r.status_key != "graded" or r.timeouts or r.internal]
+    flagged = [r for r in rows if r.status_key != "graded" or r.timeouts or r.internal or r.reviews]
     return sorted(flagged, key=_attention_rank)  # stable: by name within a rank
 
 

@@ -29,6 +29,14 @@ def write_results_json(run: RunResult, path: Path) -> None:
     atomic_write_text(path, _dumps(run.to_dict()))
 
 
-def write_student_json(student: StudentResult, path: Path) -> None:
-    """Write one student's ``to_dict()`` to ``path``."""
-    atomic_write_text(path, _dumps(student.to_dict()))
+def write_student_json(student: StudentResult, path: Path, *, if_changed: bool = False) -> None:
+    """Write one student's ``to_dict()`` to ``path``; with ``if_changed``, only when the
+    file does not already hold exactly that."""
+    text = _dumps(student.to_dict())
+    if if_changed:
+        try:
+            if path.read_bytes() == text.encode("utf-8", "replace"):
+                return
+        except OSError:
+            pass
+    atomic_write_text(path, text)
