@@ -39,6 +39,7 @@ _LONGEST = (
     "test_notebooks.py",
     "test_bad_input.py",
     "test_resume.py",
+    "test_gradebook_runs.py",
     "test_crash_recovery.py",
     "test_wheel.py",
     "test_course.py",

@@ -222,3 +222,74 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path):
         full.record(run, "regularization", big, submission_key="s", grading_key="k1")
     assert sorted(full.run_results(run)) == ["ada"]
     full.close()
+
+
+# ---------------------------------------------------------------- what each check depends on
+
+
+def _assignment_copy(tmp_path: Path):
+    import shutil
+
+    from grader.assignment import load_assignment
+
+    root = Path(__file__).resolve().parents[1]
+    course = tmp_path / "course"
+    shutil.copytree(root / "assignments" / "regularization", course / "assignments" / "r")
+    (course / "reference").mkdir()
+    shutil.copy(root / "reference" / "regularization.py", course / "reference" / "r.py")
+    (course / "course.toml").write_text("[course]\n")
+    folder = course / "assignments" / "r"
+
+    def keys() -> dict[str, str]:
+        from grader.engine.dependencies import check_inputs
+
+        return check_inputs(load_assignment("r", course)).checks
+
+    def in_file(name: str) -> set[str]:
+        return {c.name for c in load_assignment("r", course).checks if c.file == name}
+
+    return folder, course, keys, in_file
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {name for name in after if before.get(name) != after[name]}
+
+
+def test_a_check_depends_on_its_file_and_the_helpers_it_imports(tmp_path):
+    folder, course, keys, in_file = _assignment_copy(tmp_path)
+    first = keys()
+    assert keys() == first
+    penalty = folder / "test_penalty.py"
+    penalty.write_text(penalty.read_text() + "\n# reworded\n")
+    assert changed(first, second := keys()) == in_file("test_penalty.py")
+    # A helper: the files that import it (test_overfitting, the hidden checks).
+    helper = folder / "_calibrated.py"
+    helper.write_text(helper.read_text() + "\n# recalibrated\n")
+    assert changed(second, third := keys()) == in_file("test_overfitting.py") | in_file(
+        "test_hidden_regularization.py"
+    )
+    # The reference: every check whose files name it.
+    reference = course / "reference" / "r.py"
+    reference.write_text(reference.read_text() + "\n# refactored\n")
+    assert changed(third, keys()) == set(third)
+    # The students' stub is not grading.
+    stub = folder / "regularization.py"
+    before = keys()
+    stub.write_text(stub.read_text() + "\n# a clearer docstring\n")
+    assert keys() == before
+
+
+def test_what_cannot_be_read_for_sure_depends_on_everything(tmp_path):
+    folder, _course, keys, in_file = _assignment_copy(tmp_path)
+    layers = folder / "test_layers.py"
+    layers.write_text("import importlib\n" + layers.read_text())
+    first = keys()
+    penalty = folder / "test_penalty.py"
+    penalty.write_text(penalty.read_text() + "\n# reworded\n")
+    # test_layers imports dynamically: any change of the folder reruns its checks.
+    assert changed(first, second := keys()) == in_file("test_penalty.py") | in_file(
+        "test_layers.py"
+    )
+    # A data file a check may open by path: every check.
+    (folder / "weights.npz").write_bytes(b"\0" * 16)
+    assert changed(second, keys()) == set(second)

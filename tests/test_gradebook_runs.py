@@ -1,6 +1,7 @@
 """The gradebook through the real CLI: three runs of a class (a changed submission, then a
 changed check), `grader history`, and adjustments that survive every regrade, are
-flagged when their verdict changes, and reach the pages and every export.
+flagged when their verdict changes, and reach the pages and every export; a regrade
+after a changed check file that re-runs only that file's checks and equals a full one.
 
 A course of its own (the regularization assignment copied, so a check file can change)
 and a gradebook of its own; one student, frank, who fails the regularized-loss checks.
@@ -46,13 +47,13 @@ def ok(proc: subprocess.CompletedProcess[str]) -> str:
 
 def frank(out: Path) -> dict:
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    (student,) = results["students"]
+    (student,) = [s for s in results["students"] if s["student"] == "frank"]
     return student
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("course")
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    root = tmp_path / "course"
     shutil.copytree(
         ROOT / "assignments" / "regularization", root / "assignments" / "regularization"
     )
@@ -207,3 +208,51 @@ def test_adjust_refuses_what_it_cannot_apply(course, tmp_path):
     assert said.exit_code == 0 and "next `grader run`" in said.output
     with Gradebook.open(book) as opened:
         assert [a.points for a in opened.adjustments("regularization")] == [2.0]
+
+
+def stable(out: Path) -> dict:
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    for key in ("generated_at", "duration", "workers"):
+        data.pop(key)
+    for student in data["students"]:
+        student.pop("duration")
+    return data
+
+
+def test_a_changed_check_file_reruns_its_checks_alone_and_equals_a_full_regrade(course, tmp_path):
+    import sqlite3
+
+    book = tmp_path / "gradebook.db"
+    klass, out, full = tmp_path / "class", tmp_path / "out", tmp_path / "full"
+    klass.mkdir()
+    examples = ROOT / "examples" / "regularization"
+    shutil.copytree(examples / "alice", klass / "alice")
+    shutil.copy(examples / "frank.py", klass / "frank.py")
+    shutil.copytree(examples / "erin", klass / "erin")
+    ok(grader(course, book, "run", str(klass), "--out", str(out), "--workers", "2"))
+
+    # One check file changes (a hint every failing student sees): its checks run again.
+    changed = course / "assignments" / "regularization" / "test_penalty.py"
+    text = changed.read_text()
+    assert "return the mean squared error of model(x)" in text
+    changed.write_text(text.replace("return the mean squared error", "return the mean sq. error"))
+    ok(grader(course, book, "run", str(klass), "--out", str(out), "--workers", "2"))
+    # A full grading of the same class, into a folder no run wrote.
+    ok(grader(course, book, "run", str(klass), "--out", str(full), "--workers", "2"))
+    assert stable(out) == stable(full)
+    frank_checks = {c["name"]: c for c in frank(out)["checks"]}
+    assert "mean sq. error" in frank_checks["test_regularized_loss_value"]["message"]
+
+    from grader.assignment import load_assignment
+
+    in_file = {
+        c.name for c in load_assignment("regularization", course).checks if c.file == changed.name
+    }
+    with sqlite3.connect(book) as db:
+        rows = db.execute(
+            "SELECT c.name, c.carried_from FROM check_results c "
+            "JOIN run_students r ON r.result_id = c.result_id WHERE r.run_id = 2"
+        ).fetchall()
+    assert {name for name, source in rows if source is None} == in_file
+    assert {name for name, source in rows if source is not None}
+    assert len(rows) == 3 * len(load_assignment("regularization", course).checks)

@@ -274,10 +274,12 @@ def grade_on_cluster(
     level: Level,
     finished: Finished,
     died: Died,
+    *,
+    only: Sequence[frozenset[str] | None] | None = None,
 ) -> tuple[str, ...]:
     """Grade ``todo`` on the cluster; each job ends once, in ``finished`` (a function
     giving the result's JSON, or raising what went wrong) or in ``died``. The workers
-    that graded, as "host (address)".
+    that graded, as "host (address)". ``only[job]``: the checks to run (None: all).
 
     A worker that dies costs its students nothing: Dask runs their tasks elsewhere, and
     the course's data, itself a task, is computed again wherever it is lost. Dask counts
@@ -328,12 +330,14 @@ def grade_on_cluster(
                 why = f"the submission could not be read: {exc}"
                 finished(job, functools.partial(_raise, GraderError(why)))
                 continue
+            checks = None if only is None else only[job]
             tasks[job] = {
                 "student": submission.student,
                 "display_path": submission.display_path,
                 "file_name": submission.path.name,
                 "notebook": submission.notebook,
                 "source": source,
+                "only": None if checks is None else sorted(checks),
             }
 
         def settle(job: int, future: Any, alone: bool) -> bool:
@@ -652,7 +656,8 @@ def _grade_here(request: dict[str, Any]) -> str:
         submission = Submission(
             task["student"], path, task["display_path"], notebook=task["notebook"]
         )
-        result = session.grade(submission)
+        only = task.get("only")
+        result = session.grade(submission, None if only is None else frozenset(only))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return json.dumps(result.to_dict())

@@ -171,10 +171,12 @@ def grade_submission(
     isolation: Isolation | None = None,
     *,
     reference: ModuleProxy | None = None,
+    only: frozenset[str] | None = None,
 ) -> StudentResult:
-    """Run every check of ``assignment`` against one submission. The ``reference``
-    fixture is the assignment's (live, or recorded in a release's checks folder) unless
-    ``reference`` is given."""
+    """Run every check of ``assignment`` (or the checks in ``only``: the result then
+    holds those alone) against one submission. The ``reference`` fixture is the
+    assignment's (live, or recorded in a release's checks folder) unless ``reference``
+    is given."""
     started = time.monotonic()
     if submission.problem is not None or submission.path is None:
         result = invalid_result(assignment, submission, submission.problem or "No file found.")
@@ -200,6 +202,7 @@ def grade_submission(
             reference,
             baseline=baseline.outcomes,
             on_hidden=worker.hide_output,
+            only=only,
         )
         exit_code = _run_pytest(assignment, plugin)
     finally:

@@ -70,8 +70,11 @@ class GradingPlugin:
         *,
         baseline: Mapping[str, CheckStatus] | None = None,
         on_hidden: Callable[[], None] | None = None,
+        only: frozenset[str] | None = None,
     ) -> None:
         self.assignment = assignment
+        # Run these checks alone (a regrade of what changed); None: every check.
+        self.only = only
         # Checks' memo keys live under their assignment's folder: two assignments (or a
         # release's checks folder and its source) graded in one process never share one.
         self._memo_namespace = f"{assignment.name}:{assignment.directory.resolve()}"
@@ -143,6 +146,11 @@ class GradingPlugin:
             self.undeclared.extend(i.nodeid for i in undeclared)
             config.hook.pytest_deselected(items=undeclared)
             items[:] = declared
+        if self.only is not None:
+            left_out = [i for i in items if _check_name(i, self.assignment) not in self.only]
+            if left_out:
+                config.hook.pytest_deselected(items=left_out)
+                items[:] = [i for i in items if i not in left_out]
         # Visible checks first (a stable sort keeps their order): what the student's code
         # prints during them is shown, and nothing after the first hidden one is.
         items.sort(key=self._hidden)
@@ -257,6 +265,8 @@ class GradingPlugin:
     def results(self) -> list[CheckResult]:
         results = []
         for spec in self.assignment.checks:
+            if self.only is not None and spec.name not in self.only:
+                continue
             status, text = self._outcomes.get(spec.name, ("error", ""))
             internal = self._internal.get(spec.name, "")
             if spec.name not in self._outcomes:

@@ -45,28 +45,33 @@ from grader import __version__
 from grader.assignment import Assignment, load_assignment
 from grader.course import Course, pick_assignment
 from grader.engine.cluster import ClusterInfo, choose_cluster_level, grade_on_cluster
+from grader.engine.dependencies import check_inputs
+from grader.engine.grading import score_of
 from grader.engine.reference_cache import CACHE_FOLDER
 from grader.engine.session import GradingSession, quiet_process
 from grader.errors import UsageError
-from grader.gradebook.book import MEMORY, Adjustment, Gradebook, RunRecord
+from grader.gradebook.book import MEMORY, Adjustment, Earlier, Gradebook, Inputs, RunRecord
 from grader.gradebook.final import final_result
 from grader.paths import package_templates
 from grader.reports.csv_report import write_grades_csv
 from grader.reports.html import feedback_filename, write_html_reports
 from grader.reports.json_report import write_results_json, write_student_json
-from grader.results import RunResult, StudentResult
+from grader.results import CheckResult, RunResult, StudentResult
 from grader.sandbox.isolation import Isolation, choose, describe, guard
 from grader.sandbox.limits import Limits
 from grader.submissions import Submission, discover
 
 __all__ = [
     "ClassRun",
+    "Partial",
     "ResumePlan",
     "RunOptions",
+    "base_key",
     "final_results",
     "grade_class",
     "grader_fault_result",
     "grading_key",
+    "merge_partial",
     "plan_run",
     "prepare_class_run",
     "rewrite_outputs",
@@ -117,11 +122,12 @@ def _grade_task(
     limits: Limits | None,
     isolation: Isolation,
     cache: Path | None = None,
+    only: frozenset[str] | None = None,
 ) -> str:
     key = (assignment, limits, isolation, cache)
     if key not in _SESSIONS:
         _SESSIONS[key] = GradingSession(assignment, limits=limits, isolation=isolation, cache=cache)
-    return json.dumps(_SESSIONS[key].grade(submission).to_dict())
+    return json.dumps(_SESSIONS[key].grade(submission, only).to_dict())
 
 
 def grader_fault_result(assignment: Assignment, submission: Submission, why: str) -> StudentResult:
@@ -179,16 +185,15 @@ def _toml_without_late(path: Path) -> bytes | None:
     return json.dumps(data, sort_keys=True, default=str).encode()
 
 
-def grading_key(assignment: Assignment, limits: Limits, isolation_level: str) -> str:
-    """What decides a grade besides the submission: when it changes, everyone is regraded.
+def base_key(assignment: Assignment, limits: Limits, isolation_level: str) -> str:
+    """What every check's verdict depends on besides its own inputs (see
+    ``engine.dependencies``): when it changes, every check of everyone runs again.
 
-    The assignment's toml, its Python files (the check files ``test_*.py`` and anything
-    they import from there; the students' stub excepted), the reference, the grader's
-    version, the effective limits and the isolation level (``results.json`` states one
-    level for the whole class).
+    The grader's and the libraries' versions, the effective limits, the isolation level
+    (``results.json`` states one level for the whole class), the course secret,
+    ``assignment.toml`` by content (its late policy aside) and ``conftest.py`` files.
     """
     directory = assignment.directory
-    files = sorted(p for p in directory.glob("*.py") if p != assignment.stub)
     secret = _read(assignment.secret) if assignment.secret is not None else None
     parts: list[tuple[str, bytes | None]] = [
         ("grader", __version__.encode()),
@@ -196,12 +201,35 @@ def grading_key(assignment: Assignment, limits: Limits, isolation_level: str) ->
         ("assignment", _text(assignment.name)),
         ("limits", json.dumps(dataclasses.asdict(limits), sort_keys=True).encode()),
         ("isolation", isolation_level.encode()),
-        ("reference", _read(assignment.reference)),
         # Hidden checks draw their inputs from it (its digest: the key is stored).
         ("secret", None if secret is None else hashlib.sha256(secret).hexdigest().encode()),
         ("file:assignment.toml", _toml_without_late(directory / "assignment.toml")),
     ]
-    parts += [(f"file:{p.name}", _read(p)) for p in files]
+    parts += [
+        (f"conftest:{p.relative_to(directory).as_posix()}", _read(p))
+        for p in sorted(directory.rglob("conftest.py"))
+    ]
+    return _digest(parts)
+
+
+def grading_key(assignment: Assignment, limits: Limits, isolation_level: str) -> str:
+    """What decides a grade besides the submission: when it is unchanged, a student's
+    result is kept whole. The base (``base_key``), the reference and every file of the
+    assignment's folder (check files, their helpers and data) but the students' stub."""
+    directory = assignment.directory
+    files = sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file()
+        and p != assignment.stub
+        and p.name != "assignment.toml"
+        and "__pycache__" not in p.parts
+    )
+    parts: list[tuple[str, bytes | None]] = [
+        ("base", base_key(assignment, limits, isolation_level).encode()),
+        ("reference", _read(assignment.reference)),
+    ]
+    parts += [(f"file:{p.relative_to(directory).as_posix()}", _read(p)) for p in files]
     return _digest(parts)
 
 
@@ -239,6 +267,17 @@ def _student_file(out: Path, student: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Partial:
+    """A student whose earlier result keeps the verdicts of the checks whose inputs did
+    not change: only the others run (``only``)."""
+
+    only: frozenset[str]
+    carried: dict[str, CheckResult]
+    carried_from: int  # the gradebook's result they come from
+    earlier: StudentResult
+
+
+@dataclass(frozen=True)
 class ResumePlan:
     """What a run keeps from earlier runs (the gradebook's), and what it grades."""
 
@@ -246,6 +285,16 @@ class ResumePlan:
     done: dict[str, StudentResult]  # student -> the result kept
     todo: tuple[Submission, ...]
     submission_keys: dict[str, str | None]
+    base_key: str = ""
+    check_keys: dict[str, str] = field(default_factory=dict)
+    partial: dict[str, Partial] = field(default_factory=dict)  # among todo
+
+    def inputs(self, carried: Partial | None = None) -> Inputs:
+        return Inputs(
+            self.base_key,
+            self.check_keys,
+            {} if carried is None else dict.fromkeys(carried.carried, carried.carried_from),
+        )
 
 
 def plan_run(
@@ -258,21 +307,90 @@ def plan_run(
     the gradebook recorded them."""
     limits = options.limits or assignment.limits
     key = grading_key(assignment, limits, options.isolation.level)
+    base = base_key(assignment, limits, options.isolation.level)
+    inputs = check_inputs(assignment).checks
     keys = {s.student: submission_key(s) for s in submissions}
     earlier: dict[str, tuple[str | None, StudentResult]] = {}
+    latest: dict[str, Earlier] = {}
     if not options.force:
         with _gradebook(options, book) as opened:
             earlier = opened.reusable(assignment.name, key, list(keys), options.out_dir)
+            latest = opened.latest_in(assignment.name, options.out_dir, list(keys))
     done: dict[str, StudentResult] = {}
     todo: list[Submission] = []
+    partial: dict[str, Partial] = {}
     for submission in submissions:
         skey = keys[submission.student]
         found = earlier.get(submission.student)
         if skey is not None and found is not None and found[0] == skey:
             done[submission.student] = found[1]
-        else:
-            todo.append(submission)
-    return ResumePlan(key, done, tuple(todo), keys)
+            continue
+        todo.append(submission)
+        last = latest.get(submission.student)
+        if (
+            skey is not None
+            and last is not None
+            and last.submission_key == skey
+            and last.base_key == base
+            and last.result.status == "graded"
+        ):
+            carried = {
+                c.name: c
+                for c in last.result.checks
+                if c.name in inputs and last.check_keys.get(c.name) == inputs[c.name]
+            }
+            if carried:
+                partial[submission.student] = Partial(
+                    frozenset(inputs) - set(carried),
+                    carried,
+                    last.result_id,
+                    last.result,
+                )
+    return ResumePlan(key, done, tuple(todo), keys, base, inputs, partial)
+
+
+def merge_partial(assignment: Assignment, graded: StudentResult, partial: Partial) -> StudentResult:
+    """The result of a regrade of ``partial.only``: its verdicts with the carried ones, in
+    the order a full run gives, the score and status made again from them."""
+    ran = {c.name: c for c in graded.checks}
+    if graded.status in ("import_error", "invalid"):
+        # The module does not load now: as in a full run, every check fails with that.
+        reason = next(iter(ran.values())).message if ran else graded.error or ""
+        ran.update(
+            {
+                name: replace(
+                    c, status="failed", points=0.0, message=reason, figures=(), internal=""
+                )
+                for name, c in partial.carried.items()
+                if name not in ran
+            }
+        )
+        carried = {}
+    else:
+        carried = partial.carried
+    checks = [
+        ran.get(spec.name) or carried[spec.name]
+        for spec in assignment.checks
+        if spec.name in ran or spec.name in carried
+    ]
+    score, max_score = score_of(checks)
+    status = graded.status
+    if status == "graded" and any(c.status == "error" for c in checks):
+        status = "error"
+    # Printed output is shown up to the first hidden check: when only hidden checks ran,
+    # the earlier run's is what a full run shows.
+    hidden_only = all(
+        (spec := assignment.spec(name)) is not None and spec.visibility == "hidden"
+        for name in partial.only
+    )
+    return replace(
+        graded,
+        checks=tuple(checks),
+        score=score,
+        max_score=max_score,
+        status=status,
+        output=partial.earlier.output if hidden_only and status == "graded" else graded.output,
+    )
 
 
 @contextlib.contextmanager
@@ -629,9 +747,10 @@ def _grade_recorded(
             submission_key=plan.submission_keys.get(student),
             grading_key=plan.grading_key,
             kept=True,
+            inputs=plan.inputs(),
         )
 
-    def record(result: StudentResult) -> None:
+    def record(result: StudentResult, carried: Partial | None = None) -> None:
         # The gradebook first: the student's file is only a copy.
         book.record(
             run_id,
@@ -639,21 +758,34 @@ def _grade_recorded(
             result,
             submission_key=plan.submission_keys.get(result.student),
             grading_key=plan.grading_key,
+            inputs=plan.inputs(carried),
         )
         write_student_json(result, _student_file(out, result.student))
         if progress is not None:
             progress(result)
 
-    todo = list(plan.todo)
+    # Students whose every check is carried over (a check removed, say) need no worker.
+    todo = []
+    for submission in plan.todo:
+        partial = plan.partial.get(submission.student)
+        if partial is not None and not partial.only:
+            rebuilt = replace(partial.earlier, checks=(), duration=0.0)
+            record(merge_partial(assignment, rebuilt, partial), partial)
+        else:
+            todo.append(submission)
+    only = [None if (p := plan.partial.get(s.student)) is None else p.only for s in todo]
 
     def finished(job: int, result: Callable[[], str]) -> None:
         submission = todo[job]
+        partial = plan.partial.get(submission.student)
         try:
             graded = StudentResult.from_dict(json.loads(result()))
+            if partial is not None:
+                graded = merge_partial(assignment, graded, partial)
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
-            graded = grader_fault_result(assignment, submission, why)
-        record(graded)
+            graded, partial = grader_fault_result(assignment, submission, why), None
+        record(graded, partial)
 
     def died(job: int, grading_it: bool) -> None:
         submission = todo[job]
@@ -666,13 +798,23 @@ def _grade_recorded(
     workers, cluster = options.workers, None
     if options.scheduler is not None:
         graded_by = grade_on_cluster(
-            options.scheduler, assignment, todo, limits, options.isolation.level, finished, died
+            options.scheduler,
+            assignment,
+            todo,
+            limits,
+            options.isolation.level,
+            finished,
+            died,
+            only=only,
         )
         workers = max(1, len(graded_by))
         cluster = {"scheduler": options.scheduler, "workers": list(graded_by)}
     else:
         _run_jobs(
-            [(assignment, s, limits, options.isolation, options.cache) for s in todo],
+            [
+                (assignment, s, limits, options.isolation, options.cache, checks)
+                for s, checks in zip(todo, only, strict=True)
+            ],
             _grade_task,
             options.workers,
             (_init_grading_process, (options.isolation,)),

@@ -100,9 +100,10 @@ class GradingSession:
         # Recorded answers (a release) and a given reference are cheap or not ours to keep.
         return self.reference is None and self.assignment.answers is None
 
-    def grade(self, submission: Submission) -> StudentResult:
-        """Every check of the assignment on one submission (an unreadable one gets every
-        check failed and the reason, without a worker)."""
+    def grade(self, submission: Submission, only: frozenset[str] | None = None) -> StudentResult:
+        """Every check of the assignment on one submission, or the checks in ``only``
+        (an unreadable submission gets every check failed and the reason, without a
+        worker)."""
         if submission.problem is None and submission.path is not None:
             self.prepare(warm_template=False)
         return grade_submission(
@@ -111,6 +112,7 @@ class GradingSession:
             self.limits,
             self.isolation,
             reference=self.reference,
+            only=only,
         )
 
 

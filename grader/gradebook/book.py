@@ -38,8 +38,10 @@ __all__ = [
     "DEFAULT_FILE",
     "MEMORY",
     "Adjustment",
+    "Earlier",
     "Gradebook",
     "HistoryEntry",
+    "Inputs",
     "RunRecord",
     "now",
     "result_digest",
@@ -110,6 +112,27 @@ class Adjustment:
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """What a result's checks depended on: the base every check shares, each check's own
+    inputs, and the verdicts carried over (check -> the result they came from)."""
+
+    base: str
+    checks: dict[str, str]
+    carried_from: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A student's result in the latest run into a folder, for regrading what changed."""
+
+    result_id: int
+    submission_key: str | None
+    base_key: str | None
+    result: StudentResult
+    check_keys: dict[str, str]
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One student in one run."""
 
@@ -156,7 +179,16 @@ class Gradebook:
                 where = "(in memory)"
         else:
             try:
-                engine = sa.create_engine(parsed, pool_pre_ping=True)
+                engine = sa.create_engine(
+                    parsed,
+                    pool_pre_ping=True,
+                    # A database in another encoding would hand back bytes, not text.
+                    connect_args=(
+                        {"client_encoding": "utf8"}
+                        if parsed.get_backend_name() == "postgresql"
+                        else {}
+                    ),
+                )
             except (ImportError, sa_exc.NoSuchModuleError) as exc:
                 raise GradebookError(
                     f"The gradebook {where} needs a database driver that is not installed "
@@ -220,6 +252,9 @@ class Gradebook:
             with self._begin() as c:
                 c.exec_driver_sql("PRAGMA journal_mode=WAL")
         with self._begin() as c:
+            if self.engine.dialect.name == "postgresql":
+                # Two graders opening a new gradebook at once: one migrates, the other waits.
+                c.exec_driver_sql("SELECT pg_advisory_xact_lock(7160001)")
             version = self._version(c)  # again: another process may have migrated it
             for step in range(version, s.VERSION):
                 s.MIGRATIONS[step](c)
@@ -318,9 +353,11 @@ class Gradebook:
         submission_key: str | None,
         grading_key: str,
         kept: bool = False,
+        inputs: Inputs | None = None,
     ) -> int:
         """``result`` as this run's for its student, committed before returning; the
-        result's row (an identical earlier one is reused)."""
+        result's row (an identical earlier one is reused). ``inputs``: what its checks
+        depended on, and which verdicts were carried over from which result."""
         digest = result_digest(result)
         with self._begin() as c:
             result_id = c.execute(
@@ -334,7 +371,7 @@ class Gradebook:
             ).scalar()
             if result_id is None:
                 result_id = self._insert_result(
-                    c, assignment, result, digest, submission_key, grading_key
+                    c, assignment, result, digest, submission_key, grading_key, inputs
                 )
             c.execute(
                 sa.delete(s.run_students).where(
@@ -361,6 +398,7 @@ class Gradebook:
         digest: str,
         submission_key: str | None,
         grading_key: str,
+        inputs: Inputs | None,
     ) -> int:
         result_id = int(
             c.execute(
@@ -373,8 +411,10 @@ class Gradebook:
                     status=result.status,
                     score=float(result.score),
                     max_score=float(result.max_score),
-                    body=json.dumps(result.to_dict()),  # in order: files read back the same,
+                    # In order (no sort_keys): files written from it read back the same.
+                    body=json.dumps(result.to_dict()),
                     created_at=now(),
+                    base_key=None if inputs is None else inputs.base,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
@@ -390,6 +430,10 @@ class Gradebook:
                         "points": float(check.points),
                         "max_points": float(check.max_points),
                         "visibility": check.visibility,
+                        "input_key": None if inputs is None else inputs.checks.get(check.name),
+                        "carried_from": None
+                        if inputs is None
+                        else inputs.carried_from.get(check.name),
                     }
                     for check in {check.name: check for check in result.checks}.values()
                 ],
@@ -424,6 +468,49 @@ class Gradebook:
                     found[student] = (key, result)
         # The latest counts, even when the grader failed on it then: it is graded again.
         return {k: v for k, v in found.items() if v[1].status != "error"}
+
+    def latest_in(
+        self, assignment: str, out_dir: Path, students: Sequence[str]
+    ) -> dict[str, Earlier]:
+        """Each student's result in the latest run into ``out_dir`` that had them, with
+        what its checks depended on (for regrading only what changed)."""
+        wanted = set(students)
+        query = (
+            sa.select(
+                s.results.c.id,
+                s.results.c.student,
+                s.results.c.submission_key,
+                s.results.c.base_key,
+                s.results.c.body,
+            )
+            .join(s.run_students, s.run_students.c.result_id == s.results.c.id)
+            .join(s.runs, s.runs.c.id == s.run_students.c.run_id)
+            .where(
+                s.runs.c.assignment == assignment,
+                s.runs.c.out_dir == str(out_dir.resolve()),
+            )
+            .order_by(s.runs.c.id)
+        )
+        latest: dict[str, tuple[int, str | None, str | None, str]] = {}
+        with self._begin() as c:
+            for result_id, student, skey, base, body in c.execute(query):
+                if student in wanted:
+                    latest[student] = (int(result_id), skey, base, body)
+            ids = [v[0] for v in latest.values()]
+            keys: dict[int, dict[str, str]] = {}
+            for result_id, name, key in c.execute(
+                sa.select(s.checks.c.result_id, s.checks.c.name, s.checks.c.input_key).where(
+                    s.checks.c.result_id.in_(ids)
+                )
+            ):
+                if key is not None:
+                    keys.setdefault(int(result_id), {})[name] = key
+        found = {}
+        for student, (result_id, skey, base, body) in latest.items():
+            result = _result(body)
+            if result is not None and result.student == student:
+                found[student] = Earlier(result_id, skey, base, result, keys.get(result_id, {}))
+        return found
 
     def run_results(self, run_id: int) -> dict[str, StudentResult]:
         """Each student's result in run ``run_id``, with that run's grading time."""

@@ -9,6 +9,8 @@ Version 1: runs, results (one row per distinct result of a student), each result
 checks, and which result each student had in each run.
 Version 2: instructor adjustments.
 Version 3: submission times, for the late policy.
+Version 4: what each check's verdict depended on, and which verdicts a regrade carried
+over from an earlier result (regrading only what changed).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ results = sa.Table(
     sa.Column("max_score", sa.Float, nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # the StudentResult as results.json has it
     sa.Column("created_at", sa.String(40), nullable=False),
+    # What every check depends on (engine.dependencies); None before version 4.
+    sa.Column("base_key", sa.String(64)),
     sa.UniqueConstraint("assignment", "student", "digest", "grading_key", "submission_key"),
     sa.Index("results_lookup", "assignment", "grading_key", "student"),
 )
@@ -75,6 +79,8 @@ checks = sa.Table(
     sa.Column("points", sa.Float, nullable=False),
     sa.Column("max_points", sa.Float, nullable=False),
     sa.Column("visibility", sa.String(20), nullable=False),
+    sa.Column("input_key", sa.String(64)),  # what its verdict depended on
+    sa.Column("carried_from", sa.Integer),  # the result its verdict was carried over from
 )
 
 run_students = sa.Table(
@@ -222,6 +228,15 @@ def _v3(connection: sa.Connection) -> None:
     m.create_all(connection)
 
 
+def _v4(connection: sa.Connection) -> None:
+    for table, column, kind in (
+        ("results", "base_key", "VARCHAR(64)"),
+        ("check_results", "input_key", "VARCHAR(64)"),
+        ("check_results", "carried_from", "INTEGER"),
+    ):
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 # MIGRATIONS[i] takes a gradebook from version i to version i + 1.
-MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sa.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 VERSION = len(MIGRATIONS)
