@@ -148,6 +148,12 @@ def _isolation_options(command: Any) -> Any:
     "course's, gradebook.db in the course folder).",
 )
 @click.option(
+    "--similarity",
+    "with_similarity",
+    is_flag=True,
+    help="Also write the similarity report (similarity.html, linked from the summary).",
+)
+@click.option(
     "--submitted-at",
     "submitted_at",
     metavar="FILE.csv|mtime",
@@ -170,6 +176,7 @@ def run(
     force: bool,
     scheduler: str | None,
     gradebook: str | None,
+    with_similarity: bool,
     submitted_at: str | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS.
@@ -232,6 +239,20 @@ def run(
     console.print(f"Isolation: {describe(options.isolation.level)}.")
     for name in prepared.ignored:
         console.print(f"[yellow]Ignored[/] {name}: not a submission.")
+    if times is not None:
+        students = {s.student for s in prepared.submissions}
+        unknown = sorted(set(times) - students)
+        missing = sorted(students - set(times)) if assignment.late is not None else []
+        if unknown:
+            console.print(
+                f"[yellow]Submission times[/] for students not in {submissions}: "
+                f"{escape(', '.join(unknown))} (a misspelt name?)."
+            )
+        if missing:
+            console.print(
+                f"[yellow]No submission time[/] in {source} for: {escape(', '.join(missing))} "
+                "(an earlier time in the gradebook applies if there is one; else no penalty)."
+            )
     if plan.done:
         console.print(
             f"Resuming: {len(plan.done)} already graded, {len(plan.todo)} to grade "
@@ -253,6 +274,8 @@ def run(
             progress.update(task, advance=1, description=f"Graded {result.student}")
 
         try:
+            if with_similarity:  # first: the summary links to it
+                report = similarity_report(assignment, prepared.submissions, out_dir, threshold=0.5)
             result = grade_class(
                 assignment,
                 list(prepared.submissions),
@@ -279,6 +302,8 @@ def run(
         f"{out_dir / 'summary.html'} and {out_dir / 'feedback'}/ in {result.duration:g} s."
     )
     _warn_reviews(result.students)
+    if with_similarity:
+        _say_similarity(report, out_dir)
 
 
 def _warn_reviews(students: Sequence[StudentResult]) -> None:
@@ -489,6 +514,66 @@ def prairielearn(
     )
 
 
+def similarity_report(
+    assignment: Assignment, submissions: Sequence[Any], out_dir: Path, threshold: float
+) -> Any:
+    """Compare ``submissions`` and write ``similarity.html`` and ``similarity.json``."""
+    from grader.paths import package_templates
+    from grader.similarity import compare_class, given_code, write_report
+
+    report = compare_class(
+        submissions, given_code(assignment.directory, assignment.stub), threshold=threshold
+    )
+    write_report(report, out_dir, package_templates(), assignment.title)
+    return report
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("grader-results"),
+    show_default=True,
+    help="Folder for similarity.html and similarity.json.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Report pairs at least this similar (0 to 1).",
+)
+def similarity(
+    submissions: Path, assignment_name: str | None, out_dir: Path, threshold: float
+) -> None:
+    """Which submissions in SUBMISSIONS look copied, with the evidence side by side.
+
+    For instructors only: it changes no score and reaches no student or LMS.
+    """
+    from grader.submissions import discover
+
+    try:
+        assignment = _pick_assignment(assignment_name, submissions)
+        found = discover(submissions, assignment.module)
+        report = similarity_report(assignment, found.submissions, out_dir, threshold)
+    except GraderError as exc:
+        _usage_exit(exc)
+    _say_similarity(report, out_dir)
+
+
+def _say_similarity(report: Any, out_dir: Path) -> None:
+    out_console.print(
+        f"Compared {len(report.compared)} submissions: {len(report.pairs)} pairs at "
+        f"{report.threshold:.0%} or more, in {len(report.clusters)} clusters. Wrote "
+        f"{out_dir / 'similarity.html'} and {out_dir / 'similarity.json'}."
+    )
+    for student, why in report.not_compared:
+        console.print(f"[yellow]Not compared[/] {escape(student)}: {escape(why)}")
+
+
 def _gradebook_option(command: Any) -> Any:
     return click.option(
         "--gradebook",
@@ -502,9 +587,10 @@ def _open_gradebook(given: str | None) -> Any:
     from grader.gradebook.book import Gradebook
 
     target = _course().gradebook_target(given)
-    if "://" not in target and not Path(target).exists():
+    path = target.removeprefix("sqlite:///") if target.startswith("sqlite:///") else target
+    if "://" not in path and not Path(path).exists():
         raise UsageError(
-            f"No gradebook at {target}: `grader run` starts it with the course's first run."
+            f"No gradebook at {path}: `grader run` starts it with the course's first run."
         )
     return Gradebook.open(target)
 
@@ -664,17 +750,23 @@ def adjust(
                 )
                 what = f"set to {points:g} points" if check_name else f"{points:+g} points"
                 console.print(f"Adjusted {escape(target)} for {escape(student)}: {what}.")
-            latest_run = book.latest_run(assignment.name)
-            written = None
-            if latest_run is not None:
-                written = rewrite_outputs(book, assignment, latest_run, _course().templates)
+            # The latest run into each folder: any of them may be what gets exported.
+            by_folder: dict[str, Any] = {}
+            for record in book.runs(assignment.name):
+                if record.finished_at is not None:
+                    by_folder[record.out_dir] = record
+            written = [
+                folder
+                for record in by_folder.values()
+                if (folder := rewrite_outputs(book, assignment, record, _course().templates))
+                is not None
+            ]
     except GraderError as exc:
         _usage_exit(exc)
-    if written is not None:
-        console.print(
-            f"Wrote {written}'s results.json, grades.csv and pages again; export again to "
-            "send the grade to the LMS."
-        )
+    for folder in written:
+        console.print(f"Wrote {folder}'s results.json, grades.csv and pages again.")
+    if written:
+        console.print("Export again to send the grade to the LMS.")
     else:
         console.print("The next `grader run` writes it into the run's files.")
 

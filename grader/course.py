@@ -104,10 +104,11 @@ class Course:
         if "templates" in table:
             templates = folder("templates", "")
             # The pages are rendered from one folder: an override replaces every template.
+            # The similarity report is the grader's own page (for instructors only).
             missing = sorted(
                 p.name
                 for p in package_templates().glob("*.html")
-                if not (templates / p.name).is_file()
+                if not (templates / p.name).is_file() and p.name != "similarity.html"
             )
             if missing:
                 raise UsageError(

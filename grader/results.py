@@ -127,6 +127,9 @@ class StudentResult:
     raw_score: float | None = None
     adjustment: dict[str, Any] | None = None
     late: dict[str, Any] | None = None
+    # For the instructor only: what to look at again (an adjustment of a check that no
+    # longer exists, say). Never on the student's page or in an LMS file.
+    reviews: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # ``student`` is kept exactly (it names files and resumes); writers clean it.
@@ -138,6 +141,7 @@ class StudentResult:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, clean_data(dict(value)))
+        object.__setattr__(self, "reviews", tuple(clean_text(r) for r in self.reviews))
 
     @property
     def needs_attention(self) -> tuple[CheckResult, ...]:
@@ -157,12 +161,17 @@ class StudentResult:
         for name in ("raw_score", "adjustment", "late"):
             if data[name] is None:
                 del data[name]
+        if self.reviews:
+            data["reviews"] = list(self.reviews)
+        else:
+            del data["reviews"]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudentResult:
         fields = dict(data)
         fields["checks"] = tuple(CheckResult.from_dict(c) for c in data.get("checks", ()))
+        fields["reviews"] = tuple(data.get("reviews", ()))
         return cls(**fields)
 
 

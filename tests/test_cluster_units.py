@@ -73,7 +73,8 @@ class _Kept:
 
 
 def _course_seen(course: dict[str, Any], task: dict[str, Any], *rest: Any) -> tuple[str, str]:
-    return json.dumps({"name": course["name"], "digest": course["digest"]}), "here"
+    seen = {"name": course["name"], "digest": course["digest"], "only": task["only"]}
+    return json.dumps(seen), "here"
 
 
 def test_each_run_on_one_cluster_grades_with_its_own_course(monkeypatch):
@@ -103,6 +104,10 @@ def test_each_run_on_one_cluster_grades_with_its_own_course(monkeypatch):
                 "limits",
                 lambda job, result, seen=seen: seen.append(json.loads(result())),
                 lambda job, alone: pytest.fail("no worker died"),
+                # A regrade of what changed: the checks to run travel with the task.
+                only=[frozenset({"test_b", "test_a"})],
             )
             payload = cluster.course_payload(assignment)
-            assert seen == [{"name": name, "digest": payload["digest"]}]
+            assert seen == [
+                {"name": name, "digest": payload["digest"], "only": ["test_a", "test_b"]}
+            ]

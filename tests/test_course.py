@@ -247,6 +247,8 @@ def test_new_course_here_makes_a_course_with_an_owner_only_secret(tmp_path, monk
     assert (course.root, course.title, course.assignment_names()) == (tmp_path, "Vision", [])
     assert stat.S_IMODE(course.secret.stat().st_mode) == 0o600
     assert len(course.secret.read_text().strip()) == 64
+    # Students' grades stay out of the course's repository.
+    assert "gradebook.db" in (tmp_path / ".gitignore").read_text().splitlines()
     again = CliRunner().invoke(main, ["new", "--course-here"])
     assert again.exit_code == 2 and "already is a course" in again.output
 

@@ -206,7 +206,8 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path):
     book = Gradebook.open(path)
     run = start(book, tmp_path / "out")
     book.record(run, "regularization", result(), submission_key="s", grading_key="k1")
-    pages = book.engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
+    with book.engine.connect() as c:
+        pages = c.exec_driver_sql("PRAGMA page_count").scalar()
     book.close()
 
     # SQLite reports a database that may not grow as a full disk (SQLITE_FULL).

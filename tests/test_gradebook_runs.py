@@ -162,6 +162,25 @@ def test_history_adjustments_and_regrades_across_three_runs(course, tmp_path):
     assert "adjustment" not in frank(out)
     assert "adjustment removed by" in ok(grader(course, book, "history", "frank"))
 
+    # A late policy added afterwards regrades no one; the submission time comes from a CSV.
+    toml = course / "assignments" / "regularization" / "assignment.toml"
+    toml.write_text(
+        toml.read_text() + "\n[late]\ndue = 2026-12-01T23:59:00+01:00\npenalty_per_day = 10\n"
+    )
+    times = tmp_path / "times.csv"
+    times.write_text("student,submitted_at\nfrank,2026-12-03T09:00:00+01:00\n")
+    said = ok(grader(course, book, *run, "--submitted-at", str(times)))
+    assert "Resuming: 1 already graded, 0 to grade" in " ".join(said.split())
+    late = frank(out)
+    adjusted_check = {c["name"]: c for c in late["checks"]}[CHECK]["adjustment"]
+    before_penalty = late["raw_score"] - adjusted_check["graded_points"] + top  # still in force
+    assert late["late"]["units_late"] == 2
+    assert late["score"] == pytest.approx(min(before_penalty, 38) - 0.2 * 38)
+    assert "2 days late" in (out / "feedback" / "frank.html").read_text(encoding="utf-8")
+    # The times are kept: the next run without the CSV applies them again.
+    ok(grader(course, book, *run))
+    assert frank(out)["score"] == late["score"]
+
 
 def test_adjust_refuses_what_it_cannot_apply(course, tmp_path):
     from click.testing import CliRunner
@@ -229,7 +248,13 @@ def test_a_changed_check_file_reruns_its_checks_alone_and_equals_a_full_regrade(
     shutil.copytree(examples / "alice", klass / "alice")
     shutil.copy(examples / "frank.py", klass / "frank.py")
     shutil.copytree(examples / "erin", klass / "erin")
-    ok(grader(course, book, "run", str(klass), "--out", str(out), "--workers", "2"))
+    said = ok(
+        grader(course, book, "run", str(klass), "--out", str(out), "--workers", "2", "--similarity")
+    )
+    # The similarity report comes with the run, linked from the summary only.
+    assert "Compared 3 submissions:" in " ".join(said.split())
+    assert 'href="similarity.html"' in (out / "summary.html").read_text(encoding="utf-8")
+    assert json.loads((out / "similarity.json").read_text())["compared"] == 3
 
     # One check file changes (a hint every failing student sees): its checks run again.
     changed = course / "assignments" / "regularization" / "test_penalty.py"

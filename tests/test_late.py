@@ -226,3 +226,31 @@ def test_a_final_result_fits_the_results_schema():
     run = RunResult("r", "R", 4.0, ("penalty",), (final,), "0.1.0")
     jsonschema.validate(run.to_dict(), schema)
     assert {"raw_score", "adjustment", "late"} <= set(run.to_dict()["students"][0])
+
+
+def test_gradescope_submission_times(tmp_path):
+    from grader.lms.gradescope import read_submission_time
+
+    meta = tmp_path / "submission_metadata.json"
+    meta.write_text('{"created_at": "2026-12-02T10:00:00.123456-08:00", "users": []}')
+    when, note = read_submission_time(meta)
+    assert note is None and when == datetime(2026, 12, 2, 18, 0, 0, 123456, tzinfo=UTC)
+    for text in ('{"users": []}', '{"created_at": "2026-12-02T10:00:00"}', "not json"):
+        meta.write_text(text)
+        when, note = read_submission_time(meta)
+        assert when is None and "no late penalty" in (note or "")
+
+
+def test_a_gradescope_extension_moves_the_due_date(tmp_path):
+    from grader.lms.gradescope import read_extension
+
+    meta = tmp_path / "submission_metadata.json"
+    meta.write_text(
+        '{"users": [{"name": "a", "assignment": {"due_date": "2026-12-03T23:59:00Z"}},'
+        ' {"name": "b"}, {"assignment": {"due_date": "nonsense"}}]}'
+    )
+    assert read_extension(meta) == datetime(2026, 12, 3, 23, 59, tzinfo=UTC)
+    meta.write_text('{"users": [{"name": "a"}]}')
+    assert read_extension(meta) is None
+    meta.write_text("[]")
+    assert read_extension(meta) is None

@@ -9,10 +9,12 @@ and library versions, limits, isolation level, course secret, ``assignment.toml`
 late policy aside) and ``conftest.py`` files; when the base changes, every check runs.
 
 Only what can be read for sure is trusted. A check file (or a module it imports) that
-imports dynamically (``importlib``, ``__import__``, ``exec``, ``eval``, ``open`` of a
-``.py``), reads a module by a name that is not a literal, or cannot be parsed depends on
-*every* file of the assignment's folder: it is re-run whenever anything changes, never
-wrongly carried over.
+imports dynamically (``importlib``, ``__import__``, ``exec``, ``eval``,
+``pytest_plugins``), reads files by path (``open``, ``__file__``, ``read_text``), or
+cannot be parsed depends on *every* file of the assignment's folder and the reference:
+it is re-run whenever anything changes, never wrongly carried over. So does every check
+when the folder has a ``conftest.py`` (its fixtures reach checks by name, not import),
+and Python files in the folder's subfolders count as shared data.
 """
 
 from __future__ import annotations
@@ -27,7 +29,24 @@ from grader.assignment import Assignment
 __all__ = ["CheckInputs", "check_inputs"]
 
 # Names whose use makes a file's dependencies impossible to read statically.
-_DYNAMIC = frozenset({"importlib", "__import__", "exec", "eval", "compile", "runpy", "imp"})
+_DYNAMIC = frozenset(
+    {
+        "importlib",
+        "__import__",
+        "exec",
+        "eval",
+        "compile",
+        "runpy",
+        "imp",
+        "pytest_plugins",
+        "open",
+        "__file__",
+        "getfixturevalue",
+    }
+)
+_DYNAMIC_ATTRIBUTES = frozenset(
+    {"import_module", "__import__", "read_text", "read_bytes", "open", "getfixturevalue"}
+)
 
 
 @dataclass(frozen=True)
@@ -60,15 +79,17 @@ def check_inputs(assignment: Assignment) -> CheckInputs:
         for p in sorted(directory.glob("*.py"))
         if p != assignment.stub and p.name != "conftest.py"
     }
+    # Data, and Python files below the folder's top level: shared by every check.
     others = sorted(
         p
         for p in directory.rglob("*")
         if p.is_file()
-        and p.suffix != ".py"
+        and (p.suffix != ".py" or p.parent != directory)
         and p.name != "assignment.toml"
         and "__pycache__" not in p.parts
         and not p.name.endswith(".pyc")
     )
+    conftest = any(directory.rglob("conftest.py"))
     shared = [(f"data:{p.relative_to(directory).as_posix()}", _read(p)) for p in others]
     reference = ("reference", _read(assignment.reference))
     everything = [(f"file:{name}", _read(path)) for name, path in python.items()]
@@ -102,7 +123,7 @@ def check_inputs(assignment: Assignment) -> CheckInputs:
             keys[spec.name] = _digest([*everything, *shared, reference])
             continue
         modules, dynamic, names_reference = closure(stem)
-        if dynamic:
+        if dynamic or conftest:
             parts = [*everything, *shared, reference]
         else:
             parts = [(f"file:{m}", _read(python[m])) for m in sorted(modules)] + shared
@@ -134,7 +155,7 @@ def _scan(path: Path) -> tuple[set[str], bool, bool]:
                 imports.add(node.module.split(".")[0])
                 dynamic |= node.module.split(".")[0] in _DYNAMIC
         elif (isinstance(node, ast.Name) and node.id in _DYNAMIC) or (
-            isinstance(node, ast.Attribute) and node.attr in ("import_module", "__import__")
+            isinstance(node, ast.Attribute) and node.attr in _DYNAMIC_ATTRIBUTES
         ):
             dynamic = True
     return imports, dynamic, b"reference" in text

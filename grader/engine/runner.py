@@ -175,13 +175,15 @@ def _read(path: Path) -> bytes | None:
 
 
 def _toml_without_late(path: Path) -> bytes | None:
-    # The late policy changes no verdict: editing it must not regrade the class.
+    # The late policy and the similarity report change no verdict: editing them must not
+    # regrade the class.
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError):
         return _read(path)
     data.pop("late", None)
+    data.pop("similarity", None)
     return json.dumps(data, sort_keys=True, default=str).encode()
 
 
@@ -377,19 +379,16 @@ def merge_partial(assignment: Assignment, graded: StudentResult, partial: Partia
     status = graded.status
     if status == "graded" and any(c.status == "error" for c in checks):
         status = "error"
-    # Printed output is shown up to the first hidden check: when only hidden checks ran,
-    # the earlier run's is what a full run shows.
-    hidden_only = all(
-        (spec := assignment.spec(name)) is not None and spec.visibility == "hidden"
-        for name in partial.only
-    )
+    # What the student's code printed: the earlier full run's (the same submission), not
+    # the fragment the checks that ran printed, unless the module no longer loads.
+    loads = graded.status not in ("import_error", "invalid")
     return replace(
         graded,
         checks=tuple(checks),
         score=score,
         max_score=max_score,
         status=status,
-        output=partial.earlier.output if hidden_only and status == "graded" else graded.output,
+        output=partial.earlier.output if loads else graded.output,
     )
 
 

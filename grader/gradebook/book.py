@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -249,8 +250,7 @@ class Gradebook:
         with self._begin() as c:
             self._version(c)
         if self.engine.dialect.name == "sqlite":
-            with self._begin() as c:
-                c.exec_driver_sql("PRAGMA journal_mode=WAL")
+            self._wal()
         with self._begin() as c:
             if self.engine.dialect.name == "postgresql":
                 # Two graders opening a new gradebook at once: one migrates, the other waits.
@@ -266,6 +266,18 @@ class Gradebook:
                     .where(s.meta.c.key == "schema_version")
                     .values(value=str(s.VERSION))
                 )
+
+    def _wal(self) -> None:
+        """WAL mode (readers never wait for the run writing), set outside any transaction."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise GradebookError(
+                self._explain(sa_exc.DBAPIError("PRAGMA journal_mode", None, exc))
+            ) from exc
+        finally:
+            raw.close()
 
     def _version(self, c: sa.Connection) -> int:
         """The schema version (0: an empty database); ``GradebookError`` for a database
@@ -738,6 +750,9 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, record: Any) -> None:
+        # The driver's own transaction handling leaves DDL outside any transaction: a
+        # migration cut short would be half done. Transactions are begun below instead.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             # WAL is set once the file is known to be ours (Gradebook._migrate).
@@ -745,6 +760,12 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        # IMMEDIATE: the write lock first, so two graders that read then write (a
+        # migration, a result) wait for each other instead of failing.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

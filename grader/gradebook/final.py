@@ -42,16 +42,28 @@ def final_result(
     applied; ``possible``: the assignment's points."""
     by_check = {a.check: a for a in adjustments if a.check is not None}
     total = next((a for a in adjustments if a.check is None), None)
+    names = {c.name for c in raw.checks}
+    # A check renamed or removed since: its adjustment cannot apply, and must not vanish.
+    orphans = tuple(
+        f"{name}: adjusted to {a.points:g} points ({a.reason}), but the check no longer "
+        "exists: adjust the check that replaced it, or remove the adjustment"
+        for name, a in sorted(by_check.items())
+        if name not in names and raw.checks
+    )
     late = None
     if policy is not None and submitted is not None:
         late = policy.assess(submitted[0])
-    if not by_check and total is None and (late is None or not late.late):
-        return raw
+    if not set(by_check) & names and total is None and (late is None or not late.late):
+        return replace(raw, reviews=raw.reviews + orphans) if orphans else raw
     checks = tuple(_adjusted(c, by_check.get(c.name)) for c in raw.checks)
     counted = [c for c in checks if c.counted]
     score = sum(c.points for c in counted)
     max_score = sum(c.max_points for c in counted) if raw.checks else raw.max_score
-    fields: dict[str, object] = {"checks": checks, "raw_score": raw.score}
+    fields: dict[str, object] = {
+        "checks": checks,
+        "raw_score": raw.score,
+        "reviews": raw.reviews + orphans,
+    }
     if total is not None:
         score += total.points
         fields["adjustment"] = {
@@ -112,7 +124,7 @@ def needs_review(result: StudentResult) -> list[str]:
             f"total: adjusted when the checks gave {result.adjustment.get('seen_score')}, "
             f"now {result.raw_score}"
         )
-    return out
+    return out + list(result.reviews)
 
 
 def grade_notes(student: StudentResult) -> list[str]:

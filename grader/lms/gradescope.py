@@ -45,6 +45,8 @@ tests run the real ``run_autograder`` in a temporary folder laid out like Grades
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -395,6 +397,25 @@ def read_submission_time(path: Path) -> tuple[datetime | None, str | None]:
     return when, None
 
 
+def read_extension(path: Path) -> datetime | None:
+    """The latest due date Gradescope gives one of the submitters (an extension:
+    ``users[].assignment.due_date``), if any."""
+    try:
+        users = json.loads(path.read_text(encoding="utf-8")).get("users") or []
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    found = []
+    for user in users if isinstance(users, list) else []:
+        own = user.get("assignment") if isinstance(user, dict) else None
+        text = own.get("due_date") if isinstance(own, dict) else None
+        if isinstance(text, str):
+            with contextlib.suppress(ValueError):
+                when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if when.tzinfo is not None:
+                    found.append(when)
+    return max(found, default=None)
+
+
 # ---------------------------------------------------------------- results.json
 
 
@@ -667,11 +688,15 @@ def run_autograder(
                 print(f"Note: {note}")
             if submitted is not None:
                 source = "Gradescope's submission metadata"
+                policy = assignment.late
+                extended = read_extension(root / "submission_metadata.json")
+                if extended is not None and extended > policy.due:
+                    policy = dataclasses.replace(policy, due=extended)  # this student's
                 result = final_result(
                     result,
                     assignment.max_score,
                     (),
-                    policy=assignment.late,
+                    policy=policy,
                     submitted=(submitted, source),
                 )
         elapsed = time.monotonic() - started

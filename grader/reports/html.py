@@ -950,7 +950,7 @@ def _problems(rows: list[_StudentRow]) -> list[_StudentRow]:
     return sorted(flagged, key=_attention_rank)  # stable: by name within a rank
 
 
-def render_summary(run: RunResult, templates_dir: Path) -> str:
+def render_summary(run: RunResult, templates_dir: Path, *, similarity: bool = False) -> str:
     """The class summary page: run facts, score statistics, pass rates and all students."""
     scores = [s.score for s in run.students]
     rows = _student_rows(run)
@@ -971,6 +971,7 @@ def render_summary(run: RunResult, templates_dir: Path) -> str:
         function_maxima=_function_maxima(run),
         problems=_problems(rows),
         students=rows,
+        similarity=similarity,
     )
 
 
@@ -997,4 +998,7 @@ def write_html_reports(run: RunResult, out_dir: Path, templates_dir: Path) -> No
             feedback_dir / feedback_filename(student.student),
             render_feedback(run, student, templates_dir),
         )
-    atomic_write_text(out_dir / "summary.html", render_summary(run, templates_dir))
+    similarity = (out_dir / "similarity.html").is_file()
+    atomic_write_text(
+        out_dir / "summary.html", render_summary(run, templates_dir, similarity=similarity)
+    )
