@@ -180,3 +180,18 @@ def test_targets_and_growth_verdicts_follow_the_figures():
     assert (waits["early"], waits["late"], waits["verdict"]) == ("0.100", "0.500", "NOT met")
     memory = growth["peak RSS of a grading process"]
     assert (memory["early"], memory["late"], memory["verdict"]) == ("600.0", "800.0", "NOT met")
+
+
+def test_the_similarity_benchmark_runs_and_meets_its_targets():
+    # A small class: the labelled corpus, precision and recall, and the timing lines.
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "similarity_benchmark.py"), "--n", "60"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "precision 1.000" in proc.stdout and "recall 1.000" in proc.stdout, proc.stdout
+    assert "flagged at the threshold: 0 -> met" in proc.stdout
+    assert "compared in under a minute: measured" in proc.stdout
