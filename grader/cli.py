@@ -274,8 +274,14 @@ def run(
             progress.update(task, advance=1, description=f"Graded {result.student}")
 
         try:
+            report = None
             if with_similarity:  # first: the summary links to it
-                report = similarity_report(assignment, prepared.submissions, out_dir, threshold=0.5)
+                try:
+                    report = similarity_report(
+                        assignment, prepared.submissions, out_dir, threshold=0.5
+                    )
+                except Exception as exc:  # a report never stops the grading
+                    console.print(f"[yellow]No similarity report:[/] {escape(str(exc))}")
             result = grade_class(
                 assignment,
                 list(prepared.submissions),
@@ -302,7 +308,7 @@ def run(
         f"{out_dir / 'summary.html'} and {out_dir / 'feedback'}/ in {result.duration:g} s."
     )
     _warn_reviews(result.students)
-    if with_similarity:
+    if report is not None:
         _say_similarity(report, out_dir)
 
 

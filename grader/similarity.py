@@ -29,12 +29,15 @@ student's page, results.json or an LMS file.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import hashlib
+import importlib.util
 import io
 import json
 import keyword
 import math
+import textwrap
 import tokenize
 import tomllib
 from collections import defaultdict
@@ -47,6 +50,7 @@ from typing import Any
 from grader import __version__
 from grader.errors import NotebookError
 from grader.files import atomic_write_text
+from grader.results import clean_text
 from grader.submissions import MAX_SOURCE_BYTES, Submission
 
 __all__ = [
@@ -137,7 +141,7 @@ class Report:
 # ---------------------------------------------------------------- tokens
 
 
-def normalise(code: str) -> list[Token]:
+def normalise(code: str, depth_left: int = 2) -> list[Token]:
     """``code``'s tokens as compared (see the module's docstring). Code that does not
     tokenize to the end keeps the tokens before the fault."""
     raw: list[tokenize.TokenInfo] = []
@@ -146,10 +150,11 @@ def normalise(code: str) -> list[Token]:
             raw.append(token)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
+    dead = _dead_statements(code)
     out: list[Token] = []
     depth = 0  # brackets open: a NAME followed by "=" inside them is a keyword argument
-    line_start = True  # at the start of a logical line
-    skip_line = False  # an import statement, dropped whole
+    line_start = True  # at the start of a simple statement
+    skip = False  # an import statement, or a statement that does nothing: dropped whole
     i = 0
     significant = [
         t
@@ -159,17 +164,22 @@ def normalise(code: str) -> list[Token]:
     ]
     while i < len(significant):
         t = significant[i]
-        if t.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
-            if not skip_line and out and out[-1].text != ";":
+        # The end of a simple statement: a new line, or a ";" outside brackets.
+        if t.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or (
+            t.type == tokenize.OP and t.string == ";" and depth == 0
+        ):
+            if not skip and out and out[-1].text != ";":
                 out.append(Token(";", t.start[0]))
-            line_start, skip_line, depth = True, False, 0
+            line_start, skip, depth = True, False, 0
             i += 1
             continue
-        if skip_line:
+        if skip:
             i += 1
             continue
-        if line_start and t.type == tokenize.NAME and t.string in ("import", "from"):
-            skip_line = True
+        if line_start and (
+            (t.type == tokenize.NAME and t.string in ("import", "from")) or t.start in dead
+        ):
+            skip = True
             i += 1
             continue
         nxt = significant[i + 1] if i + 1 < len(significant) else None
@@ -211,11 +221,53 @@ def normalise(code: str) -> list[Token]:
                 out.append(Token("V", t.start[0]))
         elif t.type == tokenize.NUMBER:
             out.append(Token("N", t.start[0]))
+        elif t.type == tokenize.STRING and _executed(out) and depth_left > 0:
+            # exec("...copied code..."): the code inside is what runs.
+            inner = _literal(t.string)
+            out.extend(Token(x.text, t.start[0]) for x in normalise(inner, depth_left - 1))
         elif t.type == tokenize.STRING or t.type == _FSTRING_START:
             out.append(Token("S", t.start[0]))
         # Python 3.12 splits an f-string into parts: the start stands for all of it.
         i += 1
     return out
+
+
+def _executed(out: Sequence[Token]) -> bool:
+    return len(out) >= 2 and out[-1].text == "(" and out[-2].text in ("exec", "eval", "compile")
+
+
+def _literal(text: str) -> str:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _dead_statements(code: str) -> set[tuple[int, int]]:
+    """Where the statements that do nothing start: ``pass``, a bare constant, and a
+    constant assigned to a name nothing reads (dead code added to hide a copy)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    read = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)
+    }
+    read |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    starts = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Pass)
+            or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+            or (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and all(isinstance(t, ast.Name) and t.id not in read for t in node.targets)
+            )
+        ):
+            starts.add((node.lineno, node.col_offset))
+    return starts
 
 
 def fingerprints(tokens: Sequence[Token], k: int = K, w: int = W) -> dict[int, list[int]]:
@@ -262,11 +314,12 @@ def code_of(submission: Submission) -> tuple[str | None, str]:
             data = submission.path.read_bytes()
             if b"\0" in data:
                 return None, "a binary file"
-            code = data.decode("utf-8-sig")
+            # As Python reads it: its coding line honoured, line endings made "\n".
+            code = importlib.util.decode_source(data)
     except NotebookError as exc:
         return None, str(exc)
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return None, "not text in the encoding it declares (UTF-8 by default)"
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror or exc}"
     if not code.strip():
@@ -278,7 +331,10 @@ def given_code(directory: Path, stub: Path | None) -> list[str]:
     """The code every student was given: the stub and ``[similarity] exclude`` files."""
     sources = []
     if stub is not None and stub.is_file():
-        sources.append(stub.read_text(encoding="utf-8", errors="replace"))
+        text = stub.read_text(encoding="utf-8", errors="replace")
+        sources.append(text)
+        # Code its docstrings tell students to write ("do exactly::" blocks).
+        sources += _docstring_code(text)
     try:
         with open(directory / "assignment.toml", "rb") as handle:
             table = tomllib.load(handle).get("similarity", {})
@@ -300,6 +356,34 @@ def given_code(directory: Path, stub: Path | None) -> list[str]:
                     continue
             sources.append(text)
     return sources
+
+
+def _docstring_code(code: str) -> list[str]:
+    """The literal blocks (after a line ending in "::") of ``code``'s docstrings."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    blocks = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):
+            continue
+        doc = ast.get_docstring(node)
+        if not doc:
+            continue
+        lines = doc.splitlines()
+        for n, line in enumerate(lines):
+            if not line.rstrip().endswith("::"):
+                continue
+            indent = len(line) - len(line.lstrip())
+            block = []
+            for following in lines[n + 1 :]:
+                if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                    break
+                block.append(following)
+            if block:
+                blocks.append(textwrap.dedent("\n".join(block)))
+    return blocks
 
 
 def compare_class(
@@ -324,30 +408,46 @@ def compare_class(
         boilerplate.update(fingerprints(normalise(text)))
     if common_limit is None:
         common_limit = max(4, math.ceil(0.1 * len(entries)))
-    holders: dict[int, list[int]] = defaultdict(list)
+    # Submissions that read the same once normalised are one text: a solution copied by
+    # many students must not pass for an idiom of the assignment because it is common.
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
-        for h in entry.prints:
+        groups[tuple(t.text for t in entry.tokens)].append(index)
+    members = {group[0]: group for group in groups.values()}
+    holders: dict[int, list[int]] = defaultdict(list)
+    for index in members:
+        for h in entries[index].prints:
             if h not in boilerplate:
                 holders[h].append(index)
     evidence = {h: who for h, who in holders.items() if len(who) <= common_limit}
-    sizes = [sum(1 for h in e.prints if h in evidence) for e in entries]
+    sizes = {index: sum(1 for h in entries[index].prints if h in evidence) for index in members}
     shared: dict[tuple[int, int], int] = defaultdict(int)
     for who in evidence.values():
         for x in range(len(who)):
             for y in range(x + 1, len(who)):
                 shared[(who[x], who[y])] += 1
-    pairs = []
+    found: list[tuple[float, int, int, int]] = []  # (score, shared, a, b) over entries
     for (x, y), count in shared.items():
         smaller = min(sizes[x], sizes[y])
         if count < MIN_SHARED or smaller == 0:
             continue
         score = count / smaller
         if score >= threshold:
-            a, b = entries[x], entries[y]
-            pairs.append(Pair(a.student, b.student, score, count, _fragments(a, b, evidence)))
-    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+            found += [(score, count, a, b) for a in members[x] for b in members[y]]
+    for rep, group in members.items():
+        if len(group) > 1 and sizes[rep] >= MIN_SHARED:  # the same text, not only given code
+            found += [(1.0, sizes[rep], a, b) for n, a in enumerate(group) for b in group[n + 1 :]]
+    found.sort(
+        key=lambda f: (-f[0], entries[min(f[2], f[3])].student, entries[max(f[2], f[3])].student)
+    )
+    pairs = []
+    for rank, (score, count, x, y) in enumerate(found):
+        a, b = sorted((entries[x], entries[y]), key=lambda e: e.student)
+        # Where they match, for the pairs the page shows (the rest are in the JSON).
+        shown = _fragments(a, b, evidence) if rank < MAX_SHOWN else ()
+        pairs.append(Pair(a.student, b.student, score, count, shown))
     clusters = _clusters(pairs)
-    listed = {s for p in pairs for s in (p.a, p.b)}
+    listed = {s for p in pairs[:MAX_SHOWN] for s in (p.a, p.b)}
     return Report(
         threshold=threshold,
         pairs=tuple(pairs),
@@ -444,32 +544,51 @@ def write_report(report: Report, out: Path, templates: Path, title: str) -> None
         report=report,
         pairs=views,
         clusters=[
-            {"students": c, "score": f"{_cluster_score(report.pairs, c):.0%}"}
+            {
+                "students": [clean_text(name) for name in c],
+                "score": f"{_cluster_score(report.pairs, c):.0%}",
+            }
             for c in report.clusters
         ],
+        not_compared=[(clean_text(name), clean_text(why)) for name, why in report.not_compared],
         more=max(len(report.pairs) - MAX_SHOWN, 0),
     )
     atomic_write_text(out / "similarity.html", text)
 
 
+CONTEXT = 2  # lines shown around each matching fragment
+
+
 def _pair_view(report: Report, pair: Pair, number: int) -> dict[str, Any]:
     def side(student: str, ranges: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
-        lines = report.code[student].splitlines()
+        # Lines as the tokenizer numbers them (not str.splitlines, which also breaks at
+        # U+2028 and friends); only the fragments and a little context, not whole files.
+        lines = report.code[student].split("\n")
         marks: dict[int, int] = {}
         for fragment, first, last in ranges:
             for line in range(first, last + 1):
                 marks.setdefault(line, fragment)
-        return [
-            {"number": n, "text": text, "fragment": marks.get(n)}
-            for n, text in enumerate(lines, start=1)
-        ]
+        shown = sorted(
+            {
+                n
+                for line in marks
+                for n in range(line - CONTEXT, line + CONTEXT + 1)
+                if 1 <= n <= len(lines)
+            }
+        )
+        rows: list[dict[str, Any]] = []
+        for n in shown:
+            if rows and rows[-1]["number"] is not None and n != rows[-1]["number"] + 1:
+                rows.append({"number": None, "text": "…", "fragment": None})
+            rows.append({"number": n, "text": clean_text(lines[n - 1]), "fragment": marks.get(n)})
+        return rows
 
     a_ranges = [(i, f.a[0], f.a[1]) for i, f in enumerate(pair.fragments, start=1)]
     b_ranges = [(i, f.b[0], f.b[1]) for i, f in enumerate(pair.fragments, start=1)]
     return {
         "anchor": f"pair-{number}",
-        "a": pair.a,
-        "b": pair.b,
+        "a": clean_text(pair.a),
+        "b": clean_text(pair.b),
         "score": f"{pair.score:.0%}",
         "shared": pair.shared,
         "fragments": [
