@@ -102,17 +102,28 @@ def _isolation_options(command: Any) -> Any:
     )(command)
 
 
+def _class_options(what: str) -> Any:
+    """SUBMISSIONS, --assignment and --out, as every command over a class takes them."""
+
+    def apply(command: Any) -> Any:
+        command = click.option(
+            "--out",
+            "out_dir",
+            type=click.Path(path_type=Path),
+            default=Path("grader-results"),
+            show_default=True,
+            help=f"Folder for {what}.",
+        )(command)
+        command = click.option(
+            "--assignment", "assignment_name", help="Assignment name (default: the only one)."
+        )(command)
+        return click.argument("submissions", type=click.Path(path_type=Path))(command)
+
+    return apply
+
+
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("grader-results"),
-    show_default=True,
-    help="Folder for results.json, grades.csv and the HTML pages.",
-)
+@_class_options("results.json, grades.csv and the HTML pages")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -189,6 +200,7 @@ def run(
 
     try:
         times, source = _submission_times(submitted_at)
+        from_mtime = submitted_at == "mtime"
         prepared = prepare_class_run(
             _course(),
             submissions,
@@ -200,6 +212,7 @@ def run(
                 gradebook=gradebook,
                 submitted_at=times,
                 submitted_source=source,
+                submitted_mtime=from_mtime,
             ),
             assignment_name=assignment_name,
             limits={
@@ -324,11 +337,11 @@ def _warn_reviews(students: Sequence[StudentResult]) -> None:
 
 
 def _submission_times(given: str | None) -> tuple[dict[str, datetime] | None, str]:
-    """``--submitted-at``: a CSV's times; ``mtime`` is read once the submissions are found."""
+    """``--submitted-at``: a CSV's times (``mtime``: read once the submissions are found)."""
     from grader.late import read_submission_times
 
     if given is None or given == "mtime":
-        return None, given or ""
+        return None, ""
     path = Path(given)
     return read_submission_times(path), str(path)
 
@@ -535,16 +548,7 @@ def similarity_report(
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--assignment", "assignment_name", help="Assignment name (default: the only one).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("grader-results"),
-    show_default=True,
-    help="Folder for similarity.html and similarity.json.",
-)
+@_class_options("similarity.html and similarity.json")
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1),

@@ -29,7 +29,7 @@ def _keys(course: Path) -> dict[str, str]:
 
     assignment = load_assignment("r", course)
     base = base_key(assignment, assignment.limits, "bubblewrap")
-    return {name: base + key for name, key in check_inputs(assignment).checks.items()}
+    return {name: base + key for name, key in check_inputs(assignment).items()}
 
 
 def _in_file(course: Path, name: str) -> set[str]:

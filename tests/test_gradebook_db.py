@@ -244,7 +244,7 @@ def _assignment_copy(tmp_path: Path):
     def keys() -> dict[str, str]:
         from grader.engine.dependencies import check_inputs
 
-        return check_inputs(load_assignment("r", course)).checks
+        return check_inputs(load_assignment("r", course))
 
     def in_file(name: str) -> set[str]:
         return {c.name for c in load_assignment("r", course).checks if c.file == name}

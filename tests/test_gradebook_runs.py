@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_resume import stable_results
 
 from grader.lms.canvas import export_canvas
 from grader.lms.gradebook import load_results
@@ -229,15 +230,6 @@ def test_adjust_refuses_what_it_cannot_apply(course, tmp_path):
         assert [a.points for a in opened.adjustments("regularization")] == [2.0]
 
 
-def stable(out: Path) -> dict:
-    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    for key in ("generated_at", "duration", "workers"):
-        data.pop(key)
-    for student in data["students"]:
-        student.pop("duration")
-    return data
-
-
 def test_a_changed_check_file_reruns_its_checks_alone_and_equals_a_full_regrade(course, tmp_path):
     import sqlite3
 
@@ -264,7 +256,7 @@ def test_a_changed_check_file_reruns_its_checks_alone_and_equals_a_full_regrade(
     ok(grader(course, book, "run", str(klass), "--out", str(out), "--workers", "2"))
     # A full grading of the same class, into a folder no run wrote.
     ok(grader(course, book, "run", str(klass), "--out", str(full), "--workers", "2"))
-    assert stable(out) == stable(full)
+    assert stable_results(out) == stable_results(full)
     frank_checks = {c["name"]: c for c in frank(out)["checks"]}
     assert "mean sq. error" in frank_checks["test_regularized_loss_value"]["message"]
 

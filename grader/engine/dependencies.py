@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assignment import Assignment
 
-__all__ = ["CheckInputs", "check_inputs"]
+__all__ = ["check_inputs"]
 
 # Names whose use makes a file's dependencies impossible to read statically.
 _DYNAMIC = frozenset(
@@ -49,13 +48,6 @@ _DYNAMIC_ATTRIBUTES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class CheckInputs:
-    """Digests: ``checks[name]`` changes whenever something that check depends on does."""
-
-    checks: dict[str, str]
-
-
 def _digest(parts: list[tuple[str, bytes]]) -> str:
     h = hashlib.sha256()
     for name, data in parts:
@@ -71,8 +63,9 @@ def _read(path: Path) -> bytes:
         return b"\xff<unreadable>"
 
 
-def check_inputs(assignment: Assignment) -> CheckInputs:
-    """Each check's inputs as one digest (see the module's docstring)."""
+def check_inputs(assignment: Assignment) -> dict[str, str]:
+    """Each check's inputs as one digest, by check name: it changes whenever something
+    the check depends on does (see the module's docstring)."""
     directory = assignment.directory
     python = {
         p.stem: p
@@ -130,7 +123,7 @@ def check_inputs(assignment: Assignment) -> CheckInputs:
             if names_reference:
                 parts.append(reference)
         keys[spec.name] = _digest(parts)
-    return CheckInputs(keys)
+    return keys
 
 
 def _scan(path: Path) -> tuple[set[str], bool, bool]:

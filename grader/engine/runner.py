@@ -97,10 +97,11 @@ class RunOptions:
     cache: Path | None = None
     # The gradebook (a file or a database URL); None: one in memory, nothing remembered.
     gradebook: str | None = None
-    # Submission times for the late policy: student -> time, and where they came from
-    # ("mtime", with no times: the submission files' modification times, read here).
+    # Submission times for the late policy: student -> time, and where they came from;
+    # or, asked for, the submission files' modification times (read once they are found).
     submitted_at: dict[str, datetime] | None = None
     submitted_source: str = ""
+    submitted_mtime: bool = False
 
 
 def _init_grading_process(isolation: Isolation) -> None:
@@ -174,7 +175,7 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _toml_without_late(path: Path) -> bytes | None:
+def _toml_for_grading(path: Path) -> bytes | None:
     # The late policy and the similarity report change no verdict: editing them must not
     # regrade the class.
     try:
@@ -205,7 +206,7 @@ def base_key(assignment: Assignment, limits: Limits, isolation_level: str) -> st
         ("isolation", isolation_level.encode()),
         # Hidden checks draw their inputs from it (its digest: the key is stored).
         ("secret", None if secret is None else hashlib.sha256(secret).hexdigest().encode()),
-        ("file:assignment.toml", _toml_without_late(directory / "assignment.toml")),
+        ("file:assignment.toml", _toml_for_grading(directory / "assignment.toml")),
     ]
     parts += [
         (f"conftest:{p.relative_to(directory).as_posix()}", _read(p))
@@ -310,7 +311,7 @@ def plan_run(
     limits = options.limits or assignment.limits
     key = grading_key(assignment, limits, options.isolation.level)
     base = base_key(assignment, limits, options.isolation.level)
-    inputs = check_inputs(assignment).checks
+    inputs = check_inputs(assignment)
     keys = {s.student: submission_key(s) for s in submissions}
     earlier: dict[str, tuple[str | None, StudentResult]] = {}
     latest: dict[str, Earlier] = {}
@@ -471,7 +472,7 @@ def prepare_class_run(
         cache=options.cache or course.root / CACHE_FOLDER,
         gradebook=gradebook,
     )
-    if options.submitted_source == "mtime":
+    if options.submitted_mtime:
         # Asked for: the files' own times (a copy or checkout may have changed them).
         options = replace(
             options,

@@ -36,7 +36,6 @@ from grader.gradebook import schema as s
 from grader.results import StudentResult
 
 __all__ = [
-    "DEFAULT_FILE",
     "MEMORY",
     "Adjustment",
     "Earlier",
@@ -49,7 +48,6 @@ __all__ = [
     "user",
 ]
 
-DEFAULT_FILE = "gradebook.db"
 MEMORY = "sqlite://"  # a gradebook in memory: nothing remembered after it closes
 _BUSY_SECONDS = 30
 

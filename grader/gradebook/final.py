@@ -84,6 +84,7 @@ def final_result(
             "source": submitted[1],
             "late_seconds": round(late.late_seconds, 3),
             "units_late": late.units,
+            "per": policy.per,
             "penalty_points": round(penalty, 6),
             "beyond_maximum": late.beyond_maximum,
             "rule": policy.describe(),
@@ -127,19 +128,23 @@ def needs_review(result: StudentResult) -> list[str]:
     return out + list(result.reviews)
 
 
-def grade_notes(student: StudentResult) -> list[str]:
+def grade_notes(student: StudentResult, *, instructor: bool = False) -> list[str]:
     """How the score at the top was made, when the checks alone did not make it: the
-    instructor's adjustments (a hidden check's without its name) and the late penalty."""
+    instructor's adjustments and the late penalty. For the student, a visible check's
+    adjustment is shown on the check itself and a hidden check's without its name; for
+    the ``instructor``, every adjusted check by name."""
     notes = []
     if student.raw_score is not None:
         notes.append(f"The checks gave {_number(student.raw_score)} points.")
-    hidden = [c for c in student.checks if c.adjustment is not None and c.visibility == "hidden"]
-    for check in hidden:
-        given = _number(float((check.adjustment or {}).get("points", 0)))
-        notes.append(
-            f"Your instructor set a hidden check's points to {given}: "
-            f"{(check.adjustment or {}).get('reason', '')}"
-        )
+    for check in student.checks:
+        if check.adjustment is None:
+            continue
+        given = _number(float(check.adjustment.get("points", 0)))
+        reason = check.adjustment.get("reason", "")
+        if instructor:
+            notes.append(f"{check.name} set to {given}: {reason}")
+        elif check.visibility == "hidden":
+            notes.append(f"Your instructor set a hidden check's points to {given}: {reason}")
     if student.adjustment is not None:
         points = float(student.adjustment.get("points", 0))
         sign = "+" if points >= 0 else "−"
@@ -157,7 +162,7 @@ def grade_notes(student: StudentResult) -> list[str]:
             )
         else:
             units = int(late.get("units_late", 0))
-            per = "day" if "per day" in str(late.get("rule", "")) else "hour"
+            per = str(late.get("per", "day"))
             span = f"{units} {per if units == 1 else per + 's'}"
             notes.append(
                 f"Submitted {when}, {span} late: "

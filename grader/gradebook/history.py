@@ -61,7 +61,7 @@ def student_history(
         at = entry.run.finished_at or entry.run.started_at
         in_force = [a for a in adjustments if _in_force(a, at)]
         final = final_result(entry.result, possible, in_force, policy=policy, submitted=submitted)
-        since = previous.run.finished_at or previous.run.started_at if previous else None
+        since = (previous.run.finished_at or previous.run.started_at) if previous else None
         changes = _changes(previous, entry) + _adjusted_between(adjustments, since, at)
         rows.append(
             StudentRow(

@@ -913,21 +913,11 @@ def _student_rows(run: RunResult) -> list[_StudentRow]:
                     _Internal(c.name, _error_headline(c.internal), c.internal)
                     for c in student.needs_attention
                 ),
-                grade_notes=tuple(_instructor_notes(student)),
+                grade_notes=tuple(grade_notes(student, instructor=True)),
                 reviews=tuple(needs_review(student)),
             )
         )
     return rows
-
-
-def _instructor_notes(student: StudentResult) -> list[str]:
-    notes = [
-        f"{c.name} set to {format_points(c.points)}: {(c.adjustment or {}).get('reason', '')}"
-        for c in student.checks
-        if c.adjustment is not None
-    ]
-    notes += [n for n in grade_notes(student) if not n.startswith("Your instructor set")]
-    return notes
 
 
 # Who needs the instructor first: a grader error or a time limit may call for a regrade
